@@ -1,0 +1,5 @@
+"""`python -m creatorlens` runs the command line."""
+
+from creatorlens.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Analytics read from the store and returned as typed results."""

@@ -1,0 +1,331 @@
+"""The `creatorlens` command line: generate, ingest, import, keys, quarantine, demo."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from creatorlens.errors import UserError
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    help="Privacy-first creator analytics for short-video platforms.",
+)
+keys_app = typer.Typer(help="Pseudonym keys: rotate, list, destroy.", no_args_is_help=True)
+import_app = typer.Typer(help="Import public research data sets.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(import_app, name="import")
+
+console = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[Path, typer.Option("--db", help="The store file (DuckDB).")]
+KeysOption = Annotated[
+    Path | None, typer.Option("--keys", help="Pseudonym key file (default: <db>.keys).")
+]
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Progress]:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
+        yield bar
+
+
+def _ingest_with_progress(
+    db: Path,
+    paths: list[Path],
+    keys: Path | None,
+    entity: str | None,
+    batch_rows: int = 500_000,
+):
+    from creatorlens.ingest import ingest_into
+
+    with _progress_bar() as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(source, done: int, total: int | None) -> None:
+            if source.name not in tasks:
+                label = f"ingest {source.entity:8} {source.path.name}"
+                tasks[source.name] = bar.add_task(label, total=total)
+            bar.update(tasks[source.name], completed=done, total=max(total or 0, done))
+
+        return ingest_into(
+            db, paths, keys=keys, entity=entity, batch_rows=batch_rows, progress=progress
+        )
+
+
+def _print_ingest_summary(summary) -> None:
+    table = Table(title="Ingest summary", show_header=False)
+    table.add_row("records read", f"{summary.records:,}")
+    table.add_row("accepted", f"{summary.accepted:,}")
+    table.add_row("duplicates (already stored)", f"{summary.duplicates:,}")
+    table.add_row("quarantined", f"{summary.quarantined:,}")
+    console.print(table)
+    if summary.reasons:
+        reasons = Table(title="Quarantined by reason")
+        reasons.add_column("field")
+        reasons.add_column("reason")
+        reasons.add_column("records", justify="right")
+        for (field, reason), n in summary.reasons.most_common():
+            reasons.add_row(field, reason, f"{n:,}")
+        console.print(reasons)
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the files into.")],
+    creators: Annotated[int, typer.Option(min=1)] = 200,
+    viewers: Annotated[int, typer.Option(min=1)] = 20_000,
+    days: Annotated[int, typer.Option(min=1)] = 28,
+    seed: int = 7,
+    events: Annotated[int | None, typer.Option(min=1, help="Target number of events.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="ndjson, csv or parquet")] = "ndjson",
+) -> None:
+    """Write a realistic synthetic platform: accounts, videos and events."""
+    if fmt not in ("ndjson", "csv", "parquet"):
+        raise UserError(f"--format must be ndjson, csv or parquet, not {fmt!r}")
+    platform = _generate(out, creators, viewers, days, seed, events, fmt)
+    console.print(
+        f"wrote {platform.n_accounts:,} accounts, {platform.n_videos:,} videos, "
+        f"{platform.n_events:,} events to {out}"
+    )
+
+
+def _generate(out, creators, viewers, days, seed, events, fmt):
+    from creatorlens.generate import generate_platform
+
+    with _progress_bar() as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(f"generate {stage}", total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        return generate_platform(
+            out,
+            creators=creators,
+            viewers=viewers,
+            days=days,
+            seed=seed,
+            events=events,
+            fmt=fmt,
+            progress=progress,
+        )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="NDJSON, CSV or Parquet files.")],
+    db: DbOption,
+    keys: KeysOption = None,
+    entity: Annotated[
+        str | None, typer.Option(help="accounts, videos or events (default: detect).")
+    ] = None,
+    batch_rows: Annotated[int, typer.Option(min=1, hidden=True)] = 500_000,
+) -> None:
+    """Validate, pseudonymize and store platform files, exactly once."""
+    _print_ingest_summary(_ingest_with_progress(db, paths, keys, entity, batch_rows))
+
+
+@app.command()
+def quarantine(
+    db: DbOption,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """List records that ingest refused, with the field and the reason."""
+    from creatorlens.ingest import quarantined
+
+    records = quarantined(db, limit)
+    table = Table(title=f"Quarantined records (first {limit})")
+    for col in ("entity", "source", "record", "event_id", "type", "field", "reason"):
+        table.add_column(col)
+    for r in records:
+        table.add_row(
+            r.entity,
+            Path(r.source).name,
+            str(r.record_no),
+            r.event_id or "",
+            r.type or "",
+            r.field,
+            r.reason,
+        )
+    console.print(table if records else "no quarantined records")
+
+
+@import_app.command("kuairand")
+def import_kuairand(
+    log: Annotated[Path, typer.Argument(help="KuaiRand log CSV (or the processed TSV).")],
+    db: DbOption,
+    videos: Annotated[Path | None, typer.Option(help="video_features_basic*.csv")] = None,
+    users: Annotated[Path | None, typer.Option(help="user_features*.csv")] = None,
+    keys: KeysOption = None,
+) -> None:
+    """Convert a KuaiRand log into creatorlens events and ingest them."""
+    from creatorlens.importers.kuairand import convert_kuairand
+
+    for path in (log, videos, users):
+        if path is not None and not path.is_file():
+            raise UserError(f"{path}: no such file")
+    with tempfile.TemporaryDirectory(prefix="creatorlens-kuairand-") as tmp:
+        files = convert_kuairand(log, Path(tmp), videos=videos, users=users)
+        summary = _ingest_with_progress(
+            db, [files.accounts, files.videos, files.events], keys, None
+        )
+    _print_ingest_summary(summary)
+
+
+@keys_app.command("rotate")
+def keys_rotate(db: DbOption, keys: KeysOption = None) -> None:
+    """Retire the active pseudonym key and start a new one."""
+    from creatorlens.ingest import key_ring
+
+    key = key_ring(db, keys).rotate()
+    console.print(f"new active key {key.key_id}")
+
+
+@keys_app.command("list")
+def keys_list(db: DbOption, keys: KeysOption = None) -> None:
+    """List the pseudonym keys and their state."""
+    from creatorlens.ingest import key_ring
+
+    table = Table(title="Pseudonym keys")
+    for col in ("key", "created", "retired", "destroyed", "state"):
+        table.add_column(col)
+    for k in key_ring(db, keys).keys:
+        state = "active" if k.active else ("destroyed" if k.secret is None else "retired")
+        table.add_row(k.key_id, k.created_at, k.retired_at or "", k.destroyed_at or "", state)
+    console.print(table)
+
+
+@keys_app.command("destroy")
+def keys_destroy(
+    key_id: Annotated[str, typer.Argument(help="A retired key's id.")],
+    db: DbOption,
+    keys: KeysOption = None,
+) -> None:
+    """Erase a retired key: its pseudonyms can never be linked back to anyone."""
+    from creatorlens.ingest import key_ring
+
+    key = key_ring(db, keys).destroy(key_id)
+    console.print(f"key {key.key_id} destroyed at {key.destroyed_at}")
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Where the demo platform and store go.")] = Path(
+        "creatorlens-demo"
+    ),
+    creators: Annotated[int, typer.Option(min=1)] = 200,
+    viewers: Annotated[int, typer.Option(min=1)] = 20_000,
+    days: Annotated[int, typer.Option(min=1)] = 28,
+    seed: int = 7,
+    events: Annotated[int | None, typer.Option(min=1)] = None,
+    top: Annotated[int, typer.Option(min=1)] = 5,
+) -> None:
+    """Generate a platform (~1M events), ingest it, and summarize the top creators."""
+    from creatorlens.analytics.summary import top_creators
+
+    platform_dir = workdir / "platform"
+    db = workdir / "store.duckdb"
+    platform = _generate(platform_dir, creators, viewers, days, seed, events, "ndjson")
+    console.print(f"generated {platform.n_events:,} events in {platform_dir}")
+    summary = _ingest_with_progress(
+        db, [platform.accounts, platform.videos, platform.events], None, None
+    )
+    _print_ingest_summary(summary)
+    table = Table(title=f"Top {top} creators (all time)")
+    for col in (
+        "creator",
+        "videos",
+        "views",
+        "plays",
+        "reach",
+        "likes",
+        "comments",
+        "shares",
+        "saves",
+        "profile views",
+        "followers +/-",
+        "watch hours",
+    ):
+        table.add_column(col, justify="right")
+    for c in top_creators(db, top):
+        table.add_row(
+            c.creator_id,
+            f"{c.videos:,}",
+            f"{c.views:,}",
+            f"{c.plays:,}",
+            f"{c.reach:,}",
+            f"{c.likes:,}",
+            f"{c.comments:,}",
+            f"{c.shares:,}",
+            f"{c.saves:,}",
+            f"{c.profile_views:,}",
+            f"+{c.followers_gained:,} / -{c.followers_lost:,}",
+            f"{c.total_watch_ms / 3_600_000:,.1f}",
+        )
+    console.print(table)
+    console.print(f"store: {db}  (creatorlens quarantine --db {db} lists refused records)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user errors become one line on stderr and exit code 2."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(
+            argv if argv is not None else sys.argv[1:],
+            prog_name="creatorlens",
+            standalone_mode=False,
+        )
+    except UserError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        return _exit(2)
+    except typer.Exit as exc:
+        return _exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted", highlight=False)
+        return _exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted", highlight=False)
+        return _exit(130)
+    except typer.exceptions.TyperException as exc:
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        message = " ".join(message.split())
+        err.print(f"error: {message}", highlight=False, markup=False, soft_wrap=True)
+        return _exit(getattr(exc, "exit_code", 2))
+    except Exception as exc:  # a bug, not bad input: still one line, never a traceback
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        err.print(f"error: internal failure: {message}", highlight=False, markup=False)
+        return _exit(1)
+    return _exit(0)
+
+
+def _exit(code: int) -> int:
+    sys.exit(code)

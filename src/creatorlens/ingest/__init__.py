@@ -1,0 +1,76 @@
+"""Ingest: validate, pseudonymize, dedupe and store platform records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from creatorlens.ingest.pipeline import (
+    IngestSummary,
+    Progress,
+    ingest_batch,
+    ingest_file,
+    ingest_paths,
+)
+from creatorlens.ingest.pseudonym import KeyRing
+from creatorlens.store import Store
+
+__all__ = [
+    "IngestSummary",
+    "QuarantinedRecord",
+    "ingest_batch",
+    "ingest_file",
+    "ingest_into",
+    "ingest_paths",
+    "key_ring",
+    "quarantined",
+]
+
+
+def ingest_into(
+    db: str | Path,
+    paths: Iterable[str | Path],
+    *,
+    keys: str | Path | None = None,
+    entity: str | None = None,
+    batch_rows: int = 500_000,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Open the store at `db` (creating it if needed) and ingest the files into it."""
+    paths = list(paths)
+    with Store.open(db, keys=keys) as store:
+        return ingest_paths(store, paths, entity=entity, batch_rows=batch_rows, progress=progress)
+
+
+def key_ring(db: str | Path, keys: str | Path | None = None) -> KeyRing:
+    """The pseudonym key ring of the store at `db` (by default `<db>.keys`)."""
+    path = Path(keys) if keys else Path(db).with_name(Path(db).name + ".keys")
+    return KeyRing.load(path)
+
+
+@dataclass(frozen=True)
+class QuarantinedRecord:
+    """A record ingest refused, with where it came from and why."""
+
+    entity: str
+    source: str
+    record_no: int
+    event_id: str | None
+    type: str | None
+    field: str
+    reason: str
+    record: str | None
+
+
+def quarantined(db: str | Path, limit: int | None = None) -> list[QuarantinedRecord]:
+    """The quarantined records of the store at `db`, oldest first."""
+    with Store.open(db, read_only=True) as store:
+        rows = store.con.execute(
+            """
+            SELECT entity, source, record_no, event_id, type, field, reason, record
+            FROM quarantine ORDER BY quarantined_at, source, record_no LIMIT $limit
+            """,
+            {"limit": limit if limit is not None else 2**62},
+        ).fetchall()
+    return [QuarantinedRecord(*row) for row in rows]

@@ -1,0 +1,478 @@
+"""Ingest: Arrow batches of wire records into the store, checked, pseudonymized, exactly once.
+
+Each batch is one DuckDB transaction: quarantined records, accepted events, follow and LIVE
+state and the batch log commit together or not at all, and every insert is an anti-join on
+the record's identity. A rerun after a crash (even kill -9) therefore re-reads the file and
+stores only what the lost transaction had not committed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from creatorlens.ingest.pseudonym import PSEUDONYM_SQL, KeyRing, hmac_pads
+from creatorlens.ingest.readers import BatchReader, SourceFile, count_records, open_source
+from creatorlens.ingest.validate import (
+    ANONYMOUS_SQL,
+    NAMED_TYPES_SQL,
+    _in,
+    problem_column,
+    problem_labels,
+    timestamp_sql,
+)
+from creatorlens.ingest.wire import ENTITIES, ENTITY_FIELDS, TARGET_TYPES, VIDEO_TYPES
+from creatorlens.store import Store
+
+Progress = Callable[[SourceFile, int, int | None], None]
+
+ORDER = {entity: i for i, entity in enumerate(ENTITIES)}
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest did: counts per outcome and quarantine reasons."""
+
+    records: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
+    files: list[str] = field(default_factory=list)
+
+    def add(self, other: IngestSummary) -> None:
+        self.records += other.records
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.quarantined += other.quarantined
+        self.reasons.update(other.reasons)
+        self.files += other.files
+
+
+def ingest_paths(
+    store: Store,
+    paths: Iterable[str | Path],
+    *,
+    entity: str | None = None,
+    batch_rows: int = 500_000,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Ingest files (accounts first, then videos, then events, whatever the order given)."""
+    sources = sorted((open_source(p, entity) for p in paths), key=lambda s: ORDER[s.entity])
+    summary = IngestSummary()
+    for source in sources:
+        summary.add(ingest_file(store, source, batch_rows=batch_rows, progress=progress))
+    return summary
+
+
+def ingest_file(
+    store: Store, source: SourceFile, *, batch_rows: int = 500_000, progress: Progress | None = None
+) -> IngestSummary:
+    """Ingest one file batch by batch; memory stays bounded by `batch_rows`."""
+    total = count_records(source) if progress else None
+    summary = IngestSummary(files=[source.name])
+    reader = BatchReader(source, batch_rows)
+    try:
+        first_no = 1
+        for batch in reader:
+            summary.add(ingest_batch(store, source.entity, batch, source.name, first_no))
+            first_no += batch.num_rows
+            if progress:
+                progress(source, first_no - 1, total)
+        if reader.rejected:
+            summary.add(_quarantine_rejected(store, source, reader))
+    finally:
+        reader.close()
+    return summary
+
+
+def ingest_batch(
+    store: Store, entity: str, batch: pa.RecordBatch | pa.Table, source: str, first_no: int = 1
+) -> IngestSummary:
+    """Check, quarantine and store one batch of wire records (all columns text) atomically."""
+    numbered = _numbered(batch, entity, first_no)
+    con = store.con
+    con.register("incoming", numbered)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if entity == "events":
+                key = KeyRing.load(store.keys_path).active()
+                ipad, opad = hmac_pads(key.secret or b"")
+                summary = _store_events(store, key.key_id, ipad, opad)
+            else:
+                summary = _store_entity(store, entity)
+            _quarantine(store, entity, source)
+            con.execute(
+                "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+                [
+                    source,
+                    entity,
+                    first_no,
+                    numbered.num_rows,
+                    summary.accepted,
+                    summary.duplicates,
+                    summary.quarantined,
+                ],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.unregister("incoming")
+        con.execute("DROP TABLE IF EXISTS checked")
+        con.execute("DROP TABLE IF EXISTS pseudonyms")
+    summary.records = numbered.num_rows
+    return summary
+
+
+def _numbered(batch: pa.RecordBatch | pa.Table, entity: str, first_no: int) -> pa.Table:
+    """The batch with exactly the entity's wire columns as text, plus its record numbers."""
+    table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+    table = table.combine_chunks()
+    n = table.num_rows
+    columns = {}
+    for name in ENTITY_FIELDS[entity]:
+        if name in table.column_names:
+            col = table.column(name)
+            columns[name] = col if col.type == pa.string() else col.cast(pa.string())
+        else:
+            columns[name] = pa.nulls(n, pa.string())
+    columns["record_no"] = pa.array(np.arange(first_no, first_no + n, dtype=np.int64))
+    return pa.table(columns)
+
+
+# --- events -------------------------------------------------------------------------------
+
+_CHECK_EVENTS = f"""
+CREATE OR REPLACE TEMP TABLE checked AS
+WITH parsed AS (
+    SELECT i.*,
+           {timestamp_sql("i.ts")} AS ts_parsed,
+           v.creator_id AS video_creator
+    FROM incoming i
+    LEFT JOIN videos v ON v.video_id = i.video_id
+),
+judged AS (
+    SELECT *, {problem_column("events")} FROM parsed
+),
+stored AS (
+    SELECT e.event_id FROM events e SEMI JOIN incoming i ON e.event_id = i.event_id
+)
+SELECT j.*,
+       {problem_labels("events", "j.problem")},
+       CASE WHEN j.type IN {_in(VIDEO_TYPES)} THEN j.video_creator
+            WHEN j.type IN {_in(TARGET_TYPES)} THEN j.target_id END AS creator,
+       CASE WHEN j.problem IS NOT NULL THEN 'bad'
+            WHEN s.event_id IS NOT NULL THEN 'dup'
+            WHEN row_number() OVER (
+                PARTITION BY j.event_id, j.problem IS NULL ORDER BY j.record_no) > 1
+            THEN 'dup'
+            ELSE 'new' END AS status
+FROM judged j
+LEFT JOIN stored s ON s.event_id = j.event_id
+"""
+
+_FOLLOWS = """
+INSERT INTO follow_log
+SELECT actor_id, target_id, ts_parsed, type = 'follow'
+FROM checked WHERE status = 'new' AND type IN ('follow', 'unfollow')
+"""
+
+_LIVES = """
+INSERT INTO lives
+SELECT live_id, arg_min(actor_id, record_no), min(ts_parsed)
+FROM checked
+WHERE status = 'new' AND type = 'live_start'
+  AND live_id NOT IN (SELECT live_id FROM lives)
+GROUP BY live_id
+"""
+
+# Distinct (creator, viewer) pairs only: the HMAC runs once per pair, not once per event.
+_PSEUDONYMS = f"""
+CREATE OR REPLACE TEMP TABLE pseudonyms AS
+SELECT creator, actor_id, {PSEUDONYM_SQL.format(creator="creator", viewer="actor_id")} AS pid
+FROM (SELECT DISTINCT creator, actor_id FROM checked
+      WHERE status = 'new' AND type IN {ANONYMOUS_SQL})
+"""
+
+_AGE_BUCKET = """
+CASE WHEN a.birth_year IS NULL THEN NULL
+     WHEN year(c.ts_parsed) - a.birth_year < 18 THEN '13-17'
+     WHEN year(c.ts_parsed) - a.birth_year < 25 THEN '18-24'
+     WHEN year(c.ts_parsed) - a.birth_year < 35 THEN '25-34'
+     WHEN year(c.ts_parsed) - a.birth_year < 45 THEN '35-44'
+     WHEN year(c.ts_parsed) - a.birth_year < 55 THEN '45-54'
+     ELSE '55+' END
+"""
+
+_INSERT_EVENTS = f"""
+INSERT INTO events
+SELECT c.event_id,
+       c.type,
+       c.ts_parsed,
+       coalesce(c.creator, l.creator_id),
+       CASE WHEN c.type IN {NAMED_TYPES_SQL} THEN c.actor_id END,
+       p.pid,
+       CASE WHEN c.type IN {ANONYMOUS_SQL} THEN $key_id END,
+       c.video_id,
+       TRY_CAST(c.watched_ms AS BIGINT),
+       c.source,
+       c.channel,
+       c.comment_id,
+       c.text,
+       c.reply_to,
+       c.target_id,
+       c.new_video_id,
+       c.live_id,
+       TRY_CAST(c.gift_value AS DOUBLE),
+       {_AGE_BUCKET},
+       a.gender,
+       a.country,
+       a.city,
+       a.language,
+       coalesce(a.analytics_opt_out, false),
+       coalesce(f.following, false),
+       now()
+FROM (SELECT * FROM checked WHERE status = 'new') c
+ASOF LEFT JOIN follow_log f
+       ON f.follower_id = c.actor_id AND f.followee_id = c.creator AND c.ts_parsed >= f.ts
+LEFT JOIN accounts a ON a.account_id = c.actor_id
+LEFT JOIN lives l ON l.live_id = c.live_id
+LEFT JOIN pseudonyms p
+       ON c.type IN {ANONYMOUS_SQL} AND p.creator = c.creator AND p.actor_id = c.actor_id
+"""
+
+_UNQUARANTINE = """
+DELETE FROM quarantine
+WHERE entity = 'events'
+  AND event_id IN (SELECT event_id FROM checked WHERE status = 'new')
+"""
+
+
+def _store_events(store: Store, key_id: str, ipad: bytes, opad: bytes) -> IngestSummary:
+    con = store.con
+    con.execute(_CHECK_EVENTS)
+    con.execute(_FOLLOWS)
+    con.execute(_LIVES)
+    con.execute(_PSEUDONYMS, {"ipad": ipad, "opad": opad})
+    con.execute(_INSERT_EVENTS, {"key_id": key_id})
+    con.execute(_UNQUARANTINE)
+    return _outcomes(store)
+
+
+def _outcomes(store: Store) -> IngestSummary:
+    summary = IngestSummary()
+    for status, bad_field, bad_reason, n in store.con.execute(
+        "SELECT status, bad_field, bad_reason, count(*) FROM checked GROUP BY ALL"
+    ).fetchall():
+        if status == "new":
+            summary.accepted += n
+        elif status == "dup":
+            summary.duplicates += n
+        else:
+            summary.quarantined += n
+            summary.reasons[(bad_field, bad_reason)] += n
+    return summary
+
+
+# --- accounts and videos -------------------------------------------------------------------
+
+_ACCOUNT_VALUES = """
+account_id, kind, TRY_CAST(is_private AS BOOLEAN) AS is_private,
+TRY_CAST(birth_year AS SMALLINT) AS birth_year, gender, country, city, language,
+coalesce(timezone, 'UTC') AS timezone, TRY_CAST(analytics_opt_out AS BOOLEAN) AS analytics_opt_out,
+created_parsed AS created_at, coalesce(updated_parsed, now()) AS updated_at
+"""
+
+_VIDEO_VALUES = """
+video_id, creator_id, posted_parsed AS posted_at, TRY_CAST(duration_ms AS BIGINT) AS duration_ms,
+caption, hashtags_parsed AS hashtags, sound_id, category,
+coalesce(updated_parsed, now()) AS updated_at
+"""
+
+_HASHTAGS = """
+CASE WHEN hashtags IS NULL THEN NULL
+     WHEN json_valid(hashtags)
+          THEN TRY_CAST(json_transform_strict(hashtags, '["VARCHAR"]') AS VARCHAR[])
+     ELSE list_filter(list_transform(regexp_split_to_array(hashtags, '[\\s,|]+'),
+                                     lambda t: ltrim(t, '#')), lambda t: t <> '') END
+"""
+
+_ENTITY = {
+    "accounts": {
+        "key": "account_id",
+        "parsed": f"{timestamp_sql('created_at')} AS created_parsed, "
+        f"{timestamp_sql('updated_at')} AS updated_parsed",
+        "values": _ACCOUNT_VALUES,
+    },
+    "videos": {
+        "key": "video_id",
+        "parsed": f"{timestamp_sql('posted_at')} AS posted_parsed, "
+        f"{timestamp_sql('updated_at')} AS updated_parsed, {_HASHTAGS} AS hashtags_parsed",
+        "values": _VIDEO_VALUES,
+    },
+}
+
+
+def _store_entity(store: Store, entity: str) -> IngestSummary:
+    """Upsert accounts or videos: the newest version (by updated_at, then arrival) wins."""
+    spec = _ENTITY[entity]
+    key = spec["key"]
+    con = store.con
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE checked AS
+        WITH parsed AS (SELECT *, {spec["parsed"]} FROM incoming),
+        judged AS (SELECT *, {problem_column(entity)} FROM parsed)
+        SELECT *, {problem_labels(entity)},
+               CASE WHEN problem IS NULL THEN 'new' ELSE 'bad' END AS status
+        FROM judged
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE latest AS
+        SELECT {spec["values"]} FROM checked WHERE status = 'new'
+        QUALIFY row_number() OVER (
+            PARTITION BY {key} ORDER BY coalesce(updated_parsed, now()) DESC, record_no DESC) = 1
+        """
+    )
+    columns = [row[0] for row in con.execute("DESCRIBE latest").fetchall()]
+    # A record equal to what is stored is a duplicate, not a change.
+    con.execute(
+        f"""
+        UPDATE checked SET status = 'dup'
+        WHERE status = 'new' AND {key} IN (
+            SELECT {key} FROM (
+                SELECT * EXCLUDE (updated_at) FROM latest
+                INTERSECT
+                SELECT * EXCLUDE (updated_at) FROM {entity}))
+        """
+    )
+    changed_opt_out = []
+    if entity == "accounts":
+        changed_opt_out = con.execute(
+            """
+            SELECT l.account_id, l.analytics_opt_out FROM latest l
+            JOIN accounts a USING (account_id)
+            WHERE l.analytics_opt_out IS DISTINCT FROM a.analytics_opt_out
+              AND l.updated_at >= a.updated_at
+            """
+        ).fetchall()
+        con.execute(
+            """
+            INSERT INTO account_history
+            SELECT *, now() FROM (SELECT * FROM latest
+                                  EXCEPT SELECT * EXCLUDE (received_at) FROM account_history)
+            """
+        )
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
+    con.execute(
+        f"""
+        INSERT INTO {entity} SELECT * FROM latest
+        ON CONFLICT ({key}) DO UPDATE SET {updates}
+        WHERE excluded.updated_at >= {entity}.updated_at
+        """
+    )
+    con.execute("DROP TABLE latest")
+    if changed_opt_out:
+        _apply_opt_out_changes(store, changed_opt_out)
+    return _outcomes(store)
+
+
+def _apply_opt_out_changes(store: Store, changes: list[tuple[str, bool]]) -> None:
+    """Carry an account's new opt-out choice onto its past events, named or pseudonymous.
+
+    Pseudonymous events are found by recomputing the account's pseudonym for every creator
+    under every key that still exists; events made under a destroyed key cannot be found,
+    which is the point of destroying it.
+    """
+    con = store.con
+    con.register(
+        "opt_out_changes",
+        pa.table({"account_id": [a for a, _ in changes], "opt_out": [o for _, o in changes]}),
+    )
+    try:
+        con.execute(
+            """
+            UPDATE events SET actor_opt_out = c.opt_out FROM opt_out_changes c
+            WHERE events.actor_id = c.account_id
+            """
+        )
+        for key in KeyRing.load(store.keys_path).usable():
+            ipad, opad = hmac_pads(key.secret or b"")
+            pid = PSEUDONYM_SQL.format(creator="k.creator_id", viewer="c.account_id")
+            con.execute(
+                f"""
+                UPDATE events SET actor_opt_out = m.opt_out
+                FROM (SELECT k.creator_id, c.opt_out, {pid} AS pid
+                      FROM (SELECT DISTINCT creator_id FROM events
+                            WHERE key_id = $key_id) k, opt_out_changes c) m
+                WHERE events.key_id = $key_id AND events.creator_id = m.creator_id
+                  AND events.viewer_pid = m.pid
+                """,
+                {"ipad": ipad, "opad": opad, "key_id": key.key_id},
+            )
+    finally:
+        con.unregister("opt_out_changes")
+
+
+# --- quarantine ----------------------------------------------------------------------------
+
+
+def _quarantine(store: Store, entity: str, source: str) -> None:
+    """Keep every bad record with its reason; never the actor id of an anonymous event."""
+    fields = [f for f in ENTITY_FIELDS[entity] if f != "actor_id"]
+    record = ", ".join(f"'{f}': {f}" for f in fields)
+    if entity == "events":
+        record += f", 'actor_id': CASE WHEN type IN {NAMED_TYPES_SQL} THEN actor_id END"
+        event_cols = "event_id, type"
+    else:
+        event_cols = "NULL, NULL"
+    identity = " || chr(31) || ".join(f"coalesce({f}, chr(30))" for f in fields)
+    store.con.execute(
+        f"""
+        INSERT INTO quarantine
+        SELECT q.* FROM (
+            SELECT md5({identity} || chr(31) || record_no::VARCHAR) AS quarantine_id,
+                   '{entity}', $source, record_no, {event_cols}, bad_field, bad_reason,
+                   to_json({{{record}}})::VARCHAR, now()
+            FROM checked WHERE status = 'bad') q
+        ANTI JOIN quarantine USING (quarantine_id)
+        """,
+        {"source": source},
+    )
+
+
+def _quarantine_rejected(store: Store, source: SourceFile, reader: BatchReader) -> IngestSummary:
+    """Quarantine lines the file reader could not even split into fields."""
+    summary = IngestSummary()
+    con = store.con
+    for line in reader.rejected:
+        qid = f"{source.path.name}:{line.record_no}"
+        inserted = con.execute(
+            """
+            INSERT INTO quarantine
+            SELECT md5($qid), $entity, $source, $no, NULL, NULL, 'record', $reason, NULL, now()
+            WHERE md5($qid) NOT IN (SELECT quarantine_id FROM quarantine)
+            """,
+            {
+                "qid": qid,
+                "entity": source.entity,
+                "source": source.name,
+                "no": line.record_no,
+                "reason": line.reason,
+            },
+        ).fetchall()
+        del inserted
+        summary.records += 1
+        summary.quarantined += 1
+        summary.reasons[("record", line.reason)] += 1
+    return summary

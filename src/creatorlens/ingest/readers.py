@@ -1,0 +1,205 @@
+"""Reading NDJSON, CSV and Parquet files as streams of Arrow batches of text columns.
+
+Every wire field arrives as VARCHAR (NULL when absent) so that one bad value never fails a
+whole batch: typing and checks happen afterwards, per record, in `validate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from creatorlens.errors import UserError
+from creatorlens.ingest.wire import ENTITIES, ENTITY_FIELDS
+
+FORMATS = {".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "ndjson", ".csv": "csv"}
+FORMATS[".parquet"] = "parquet"
+FORMATS[".pq"] = "parquet"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file to ingest: its path, format and entity kind."""
+
+    path: Path
+    fmt: str
+    entity: str
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+
+@dataclass(frozen=True)
+class RejectedLine:
+    """A line the file reader itself could not parse (CSV shape errors)."""
+
+    record_no: int
+    reason: str
+
+
+def file_format(path: Path) -> str:
+    """The format named by the file's extension (a trailing .gz is allowed)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    fmt = FORMATS.get(suffixes[-1]) if suffixes else None
+    if fmt is None:
+        raise UserError(
+            f"{path}: unknown format (use .ndjson/.jsonl, .csv or .parquet, optionally .gz)"
+        )
+    return fmt
+
+
+def open_source(path: str | Path, entity: str | None = None) -> SourceFile:
+    """Check a path exists and work out its format and entity kind."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    fmt = file_format(path)
+    if entity is None:
+        entity = _entity_from_name(path) or _entity_from_columns(path, fmt)
+    if entity not in ENTITIES:
+        raise UserError(f"{path}: unknown entity kind {entity!r} (use {', '.join(ENTITIES)})")
+    return SourceFile(path, fmt, entity)
+
+
+def _entity_from_name(path: Path) -> str | None:
+    stem = path.name.lower()
+    for entity in ENTITIES:
+        if stem.startswith(entity) or stem.startswith(entity[:-1]):
+            return entity
+    return None
+
+
+def _entity_from_columns(path: Path, fmt: str) -> str:
+    con = duckdb.connect()
+    try:
+        columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {_scan(path, fmt)}")}
+    except duckdb.Error as exc:
+        raise UserError(f"{path}: unreadable {fmt} file ({_first_line(exc)})") from None
+    finally:
+        con.close()
+    if "event_id" in columns:
+        return "events"
+    if "creator_id" in columns and "video_id" in columns:
+        return "videos"
+    if "account_id" in columns:
+        return "accounts"
+    raise UserError(f"{path}: cannot tell accounts, videos or events from its columns")
+
+
+def _scan(path: Path, fmt: str, entity: str | None = None) -> str:
+    """The table function reading `path`; paths are quoted, never user SQL."""
+    quoted = "'" + str(path).replace("'", "''") + "'"
+    if fmt == "ndjson":
+        if entity is None:
+            return f"read_json({quoted}, format='newline_delimited', ignore_errors=true)"
+        cols = ", ".join(f"'{f}': 'VARCHAR'" for f in ENTITY_FIELDS[entity])
+        return (
+            f"read_json({quoted}, columns={{{cols}}}, format='newline_delimited', "
+            "records=true, ignore_errors=true, maximum_object_size=16777216)"
+        )
+    if fmt == "csv":
+        if entity is None:
+            return f"read_csv({quoted}, all_varchar=true, header=true)"
+        return (
+            f"read_csv({quoted}, all_varchar=true, header=true, store_rejects=true, "
+            "null_padding=false)"
+        )
+    return f"read_parquet({quoted})"
+
+
+def count_records(source: SourceFile) -> int | None:
+    """A cheap count of the records in the file, for progress bars (None if unknown)."""
+    if source.fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(source.path).metadata.num_rows
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{source.path}: unreadable parquet file ({exc})") from None
+    if source.path.suffix.lower() == ".gz":
+        return None
+    lines = 0
+    with open(source.path, "rb") as f:
+        while block := f.read(1 << 24):
+            lines += block.count(b"\n")
+    return max(lines - (1 if source.fmt == "csv" else 0), 0)
+
+
+class BatchReader:
+    """Streams a source file as Arrow batches: one VARCHAR column per wire field."""
+
+    def __init__(self, source: SourceFile, batch_rows: int = 500_000):
+        self.source = source
+        self.batch_rows = batch_rows
+        self.rejected: list[RejectedLine] = []
+        self._con = duckdb.connect()
+        self._con.execute("SET TimeZone = 'UTC'")
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        fields = ENTITY_FIELDS[self.source.entity]
+        try:
+            select = self._select_list(fields)
+            scan = _scan(self.source.path, self.source.fmt, self.source.entity)
+            sql = f"SELECT {select} FROM {scan}"
+            reader = self._con.sql(sql).to_arrow_reader(self.batch_rows)
+            # The reader hands out small chunks; a transaction per chunk would cost more
+            # than the work, so chunks are gathered up to `batch_rows`.
+            pending: list[pa.RecordBatch] = []
+            rows = 0
+            for batch in reader:
+                pending.append(batch)
+                rows += batch.num_rows
+                if rows >= self.batch_rows:
+                    yield pa.Table.from_batches(pending)
+                    pending, rows = [], 0
+            if rows:
+                yield pa.Table.from_batches(pending)
+        except duckdb.Error as exc:
+            raise UserError(
+                f"{self.source.path}: unreadable {self.source.fmt} file ({_first_line(exc)})"
+            ) from None
+        if self.source.fmt == "csv":
+            self.rejected = [
+                RejectedLine(int(line), f"CSV: {error}")
+                for line, error in self._con.execute(
+                    "SELECT line, error_message FROM reject_errors ORDER BY line"
+                ).fetchall()
+            ]
+
+    def _select_list(self, fields: tuple[str, ...]) -> str:
+        """Project the file's columns onto the wire fields, all as text."""
+        if self.source.fmt == "ndjson":
+            return ", ".join(f'"{f}"' for f in fields)
+        described = self._con.execute(
+            f"DESCRIBE SELECT * FROM {_scan(self.source.path, self.source.fmt)}"
+        ).fetchall()
+        types = {row[0]: row[1] for row in described}
+        return ", ".join(f'{_as_text(f, types.get(f))} AS "{f}"' for f in fields)
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def _as_text(field: str, dtype: str | None) -> str:
+    """SQL turning a typed column into the text the validator expects."""
+    if dtype is None:
+        return "NULL::VARCHAR"
+    col = f'"{field}"'
+    if dtype.endswith("[]") or dtype.startswith(("STRUCT", "MAP")):
+        return f"to_json({col})::VARCHAR"
+    if dtype.startswith("TIMESTAMP"):
+        return f"epoch_ms({col})::VARCHAR"
+    if dtype == "DATE":
+        return f"strftime({col}, '%Y-%m-%dT00:00:00Z')"
+    return f"{col}::VARCHAR"
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,230 @@
+"""Per-record checks as SQL: each entity's first failing check gives (field, reason).
+
+The expressions are built once from the wire-format constants (never from input) and run
+vectorized over a whole batch inside DuckDB.
+"""
+
+from __future__ import annotations
+
+from creatorlens.ingest.wire import (
+    ACCOUNT_KINDS,
+    ANONYMOUS_TYPES,
+    EVENT_REQUIRED,
+    EVENT_TYPES,
+    GENDERS,
+    SHARE_CHANNELS,
+    TRAFFIC_SOURCES,
+    VIDEO_TYPES,
+)
+
+# Timestamps outside this range are refused: earlier is a unit mistake (epoch seconds sent as
+# milliseconds), later is a clock far in the future.
+EARLIEST_TS = "2000-01-01T00:00:00Z"
+MAX_FUTURE = "INTERVAL 1 DAY"
+# RFC 3339 date-time with a required offset; a space for the T and offsets written +hh or
+# +hhmm are tolerated, as many exporters write them.
+RFC3339 = r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d{1,9})? ?([Zz]|[+-]\d\d(:?\d\d)?)"
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+def timestamp_sql(col: str) -> str:
+    """Parse RFC 3339 with an offset, or epoch milliseconds, into TIMESTAMPTZ (else NULL)."""
+    return (
+        f"CASE WHEN TRY_CAST({col} AS BIGINT) IS NOT NULL "
+        f"THEN epoch_ms(TRY_CAST({col} AS BIGINT))::TIMESTAMPTZ "
+        f"WHEN regexp_full_match({col}, '{RFC3339}') THEN TRY_CAST({col} AS TIMESTAMPTZ) END"
+    )
+
+
+def _timestamp_checks(col: str, parsed: str, required: bool) -> list[tuple[str, str, str]]:
+    checks = []
+    if required:
+        checks.append((f"{col} IS NULL OR {col} = ''", col, "missing"))
+    checks += [
+        (
+            f"{col} IS NOT NULL AND {parsed} IS NULL",
+            col,
+            "not an RFC 3339 timestamp with offset nor epoch milliseconds",
+        ),
+        (f"{parsed} < TIMESTAMPTZ '{EARLIEST_TS}'", col, "before 2000-01-01 (epoch seconds?)"),
+        (f"{parsed} > now() + {MAX_FUTURE}", col, "more than a day in the future"),
+    ]
+    return checks
+
+
+def _required(col: str) -> tuple[str, str, str]:
+    return (f"{col} IS NULL OR trim({col}) = ''", col, "missing")
+
+
+def _enum(col: str, values: tuple[str, ...], nullable: bool = False) -> tuple[str, str, str]:
+    cond = f"{col} NOT IN {_in(values)}"
+    if nullable:
+        cond = f"{col} IS NOT NULL AND {cond}"
+    return (cond, col, "not one of " + ", ".join(values))
+
+
+def _bool(col: str) -> list[tuple[str, str, str]]:
+    return [_required(col), (f"TRY_CAST({col} AS BOOLEAN) IS NULL", col, "not a boolean")]
+
+
+def _rows(checks: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    return [(f"({c})", field, reason.replace("'", "''")) for c, field, reason in checks]
+
+
+def _problem(checks: list[tuple[str, str, str]]) -> str:
+    """One CASE giving the 1-based index of the first failing check (NULL when none)."""
+    whens = " ".join(f"WHEN {cond} THEN {i}" for i, (cond, _, _) in enumerate(_rows(checks), 1))
+    return f"CASE {whens} END AS problem"
+
+
+def _labels(checks: list[tuple[str, str, str]], problem: str) -> str:
+    """The field and reason of a problem index, looked up in constant lists."""
+    rows = _rows(checks)
+    fields = "[" + ", ".join(f"'{field}'" for _, field, _ in rows) + "]"
+    reasons = "[" + ", ".join(f"'{reason}'" for _, _, reason in rows) + "]"
+    return f"{fields}[{problem}] AS bad_field, {reasons}[{problem}] AS bad_reason"
+
+
+def event_checks() -> list[tuple[str, str, str]]:
+    """Checks of an event record, in order; the first that holds names the problem."""
+    checks = [
+        (
+            "event_id IS NULL AND type IS NULL AND ts IS NULL AND actor_id IS NULL",
+            "record",
+            "not a JSON object with event fields (malformed line or empty record)",
+        ),
+        _required("event_id"),
+        ("length(event_id) > 200", "event_id", "longer than 200 characters"),
+        _required("type"),
+        _enum("type", EVENT_TYPES),
+        *_timestamp_checks("ts", "ts_parsed", required=True),
+        _required("actor_id"),
+    ]
+    required_by: dict[str, list[str]] = {}
+    for event_type, fields in EVENT_REQUIRED.items():
+        for f in fields:
+            required_by.setdefault(f, []).append(event_type)
+    for f, types in required_by.items():
+        # Texts may be empty (a comment of only a sticker), never absent.
+        cond = f"{f} IS NULL" if f == "text" else _required(f)[0]
+        checks.append((f"type IN {_in(tuple(types))} AND ({cond})", f, "missing"))
+    checks += [
+        (
+            "type = 'mention' AND video_id IS NULL AND comment_id IS NULL",
+            "video_id",
+            "missing (a mention needs video_id or comment_id)",
+        ),
+        (
+            "type = 'view' AND TRY_CAST(watched_ms AS BIGINT) IS NULL",
+            "watched_ms",
+            "not an integer",
+        ),
+        ("type = 'view' AND TRY_CAST(watched_ms AS BIGINT) < 0", "watched_ms", "negative"),
+        (
+            "type = 'view' AND " + _enum("source", TRAFFIC_SOURCES)[0],
+            "source",
+            _enum("source", TRAFFIC_SOURCES)[2],
+        ),
+        (
+            "type = 'share' AND " + _enum("channel", SHARE_CHANNELS)[0],
+            "channel",
+            _enum("channel", SHARE_CHANNELS)[2],
+        ),
+        (
+            "type = 'live_gift' AND (TRY_CAST(gift_value AS DOUBLE) IS NULL "
+            "OR NOT isfinite(TRY_CAST(gift_value AS DOUBLE)))",
+            "gift_value",
+            "not a number",
+        ),
+        ("type = 'live_gift' AND TRY_CAST(gift_value AS DOUBLE) < 0", "gift_value", "negative"),
+        (
+            f"type IN {_in(VIDEO_TYPES)} AND video_creator IS NULL",
+            "video_id",
+            "unknown video (ingest its videos file first)",
+        ),
+    ]
+    return checks
+
+
+def account_checks() -> list[tuple[str, str, str]]:
+    """Checks of an account record, in order."""
+    return [
+        (
+            "account_id IS NULL AND kind IS NULL AND is_private IS NULL",
+            "record",
+            "not an account record (malformed line or empty record)",
+        ),
+        _required("account_id"),
+        ("length(account_id) > 200", "account_id", "longer than 200 characters"),
+        _required("kind"),
+        _enum("kind", ACCOUNT_KINDS),
+        *_bool("is_private"),
+        (
+            "birth_year IS NOT NULL AND TRY_CAST(birth_year AS SMALLINT) IS NULL",
+            "birth_year",
+            "not an integer",
+        ),
+        (
+            "TRY_CAST(birth_year AS SMALLINT) NOT BETWEEN 1900 AND year(now())",
+            "birth_year",
+            "outside 1900 and this year",
+        ),
+        _enum("gender", GENDERS, nullable=True),
+        (
+            "country IS NOT NULL AND NOT regexp_full_match(country, '[A-Z]{2}')",
+            "country",
+            "not an ISO 3166 alpha-2 code",
+        ),
+        (
+            "timezone IS NOT NULL AND timezone NOT IN (SELECT name FROM pg_timezone_names())",
+            "timezone",
+            "not an IANA time zone name",
+        ),
+        *_bool("analytics_opt_out"),
+        *_timestamp_checks("created_at", "created_parsed", required=True),
+        *_timestamp_checks("updated_at", "updated_parsed", required=False),
+    ]
+
+
+def video_checks() -> list[tuple[str, str, str]]:
+    """Checks of a video record, in order."""
+    return [
+        (
+            "video_id IS NULL AND creator_id IS NULL AND posted_at IS NULL",
+            "record",
+            "not a video record (malformed line or empty record)",
+        ),
+        _required("video_id"),
+        ("length(video_id) > 200", "video_id", "longer than 200 characters"),
+        _required("creator_id"),
+        *_timestamp_checks("posted_at", "posted_parsed", required=True),
+        _required("duration_ms"),
+        ("TRY_CAST(duration_ms AS BIGINT) IS NULL", "duration_ms", "not an integer"),
+        ("TRY_CAST(duration_ms AS BIGINT) <= 0", "duration_ms", "not positive"),
+        (
+            "hashtags IS NOT NULL AND hashtags_parsed IS NULL",
+            "hashtags",
+            "not a list of strings",
+        ),
+        *_timestamp_checks("updated_at", "updated_parsed", required=False),
+    ]
+
+
+CHECKS = {"events": event_checks, "accounts": account_checks, "videos": video_checks}
+
+
+def problem_column(entity: str) -> str:
+    """SQL select item `problem`: which check of `entity` failed first, or NULL."""
+    return _problem(CHECKS[entity]())
+
+
+def problem_labels(entity: str, problem: str = "problem") -> str:
+    """SQL select items `bad_field, bad_reason` for a problem index column."""
+    return _labels(CHECKS[entity](), problem)
+
+
+ANONYMOUS_SQL = _in(ANONYMOUS_TYPES)
+NAMED_TYPES_SQL = _in(tuple(t for t in EVENT_TYPES if t not in ANONYMOUS_TYPES))

@@ -1,0 +1,51 @@
+"""Opening the DuckDB store file and creating its schema."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+import duckdb
+
+from creatorlens.errors import UserError
+
+SCHEMA_SQL = files("creatorlens.store").joinpath("schema.sql").read_text()
+
+
+class Store:
+    """A creatorlens store: a DuckDB connection plus where its pseudonym keys live."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, keys_path: Path):
+        self.path = path
+        self.con = con
+        self.keys_path = keys_path
+
+    @classmethod
+    def open(
+        cls, path: str | Path, *, keys: str | Path | None = None, read_only: bool = False
+    ) -> Store:
+        """Open (creating if needed) the store at `path`; keys default to `<path>.keys`."""
+        path = Path(path)
+        if read_only and not path.exists():
+            raise UserError(f"no store at {path}")
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise UserError(f"cannot open store {path}: {str(exc).splitlines()[0]}") from None
+        con.execute("SET TimeZone = 'UTC'")
+        # Never spill intermediate results to disk: a batch being pseudonymized holds raw
+        # viewer ids, which must not reach any file.
+        con.execute("SET temp_directory = ''")
+        if not read_only:
+            con.execute(SCHEMA_SQL)
+        keys_path = Path(keys) if keys else path.with_name(path.name + ".keys")
+        return cls(path, con, keys_path)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

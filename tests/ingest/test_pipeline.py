@@ -1,0 +1,325 @@
+"""Ingest behaviour: exactly once, quarantine with reasons, pseudonyms, follower state."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from creatorlens.ingest import ingest_into, key_ring
+from tests.conftest import synthetic_platform, write_ndjson
+
+CREATOR = {
+    "account_id": "c1",
+    "kind": "creator",
+    "is_private": False,
+    "birth_year": 1990,
+    "gender": "female",
+    "country": "US",
+    "city": "Austin",
+    "language": "en",
+    "timezone": "America/Chicago",
+    "analytics_opt_out": False,
+    "created_at": "2024-01-01T00:00:00Z",
+}
+
+
+def account(account_id: str, **changes) -> dict:
+    return {**CREATOR, "account_id": account_id, "kind": "personal", **changes}
+
+
+VIDEO = {
+    "video_id": "v1",
+    "creator_id": "c1",
+    "posted_at": "2026-10-01T10:00:00+02:00",
+    "duration_ms": 15000,
+    "caption": "hello",
+    "hashtags": ["fyp"],
+}
+
+
+def view(event_id: str, actor: str, ts: str = "2026-10-02T10:00:00Z", **extra) -> dict:
+    return {
+        "event_id": event_id,
+        "type": "view",
+        "ts": ts,
+        "actor_id": actor,
+        "video_id": "v1",
+        "watched_ms": 4000,
+        "source": "for_you",
+        **extra,
+    }
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> dict[str, Path]:
+    return {
+        "accounts": write_ndjson(
+            tmp_path / "accounts.ndjson",
+            [CREATOR, account("u1"), account("u2", is_private=True)],
+        ),
+        "videos": write_ndjson(tmp_path / "videos.ndjson", [VIDEO]),
+    }
+
+
+def test_same_file_twice_stores_every_event_once(tmp_path: Path) -> None:
+    files = synthetic_platform(tmp_path / "p", 3_000)
+    bad = len([i for i in range(3_000) if i % 997 == 0])  # type 'teleport'
+    db = tmp_path / "s.duckdb"
+    first = ingest_into(db, files.values())
+    second = ingest_into(db, files.values())
+    assert first.accepted == 5_000 + 200 + 3_000 - bad
+    assert first.quarantined == bad
+    assert second.accepted == 0
+    assert second.duplicates == 5_000 + 200 + 3_000 - bad
+    assert rows(db, "SELECT count(*), count(DISTINCT event_id) FROM events") == [
+        (3_000 - bad, 3_000 - bad)
+    ]
+    assert rows(db, "SELECT count(*) FROM quarantine") == [(bad,)]
+
+
+def test_overlapping_files_store_the_union_once(tmp_path: Path) -> None:
+    files = synthetic_platform(tmp_path / "p", 1_000)
+    lines = files["events"].read_text().splitlines(keepends=True)
+    part_a = tmp_path / "events-a.ndjson"
+    part_b = tmp_path / "events-b.ndjson"
+    part_a.write_text("".join(lines[:600]))
+    part_b.write_text("".join(lines[400:]))
+    db = tmp_path / "s.duckdb"
+    ingest_into(db, [files["accounts"], files["videos"], part_a])
+    summary = ingest_into(db, [part_b])
+    good_overlap = len([i for i in range(400, 600) if i % 997 != 0])
+    assert summary.duplicates == good_overlap
+    assert rows(db, "SELECT count(*) FROM events") == [(1_000 - 2,)]  # ids 0 and 997 are bad
+
+
+def test_bad_records_are_quarantined_with_reason_and_good_ones_kept(
+    tmp_path: Path, base: dict[str, Path]
+) -> None:
+    events = tmp_path / "events.ndjson"
+    good = [
+        view("g1", "u1"),
+        {"event_id": "g2", "type": "like", "ts": 1790000000000, "actor_id": "u1", "video_id": "v1"},
+        {
+            "event_id": "g3",
+            "type": "comment",
+            "ts": "2026-10-02T10:00:00-05:00",
+            "actor_id": "u2",
+            "video_id": "v1",
+            "comment_id": "cm1",
+            "text": "love it",
+        },
+    ]
+    bad = {
+        "b1": ("watched_ms", view("b1", "u1", watched_ms="lots")),
+        "b2": ("source", view("b2", "u1", source="tv")),
+        "b3": ("ts", view("b3", "u1", ts="2026-10-02 10:00:00")),
+        "b4": ("video_id", view("b4", "u1", video_id="v404")),
+        "b5": (
+            "type",
+            {"event_id": "b5", "type": "teleport", "ts": 1790000000000, "actor_id": "u1"},
+        ),
+        "b6": (
+            "channel",
+            {
+                "event_id": "b6",
+                "type": "share",
+                "ts": 1790000000000,
+                "actor_id": "u1",
+                "video_id": "v1",
+            },
+        ),
+        "b7": ("ts", view("b7", "u1", ts=1790000000)),  # epoch seconds, not ms
+        "b8": ("actor_id", view("b8", None)),
+        "b9": (
+            "gift_value",
+            {
+                "event_id": "b9",
+                "type": "live_gift",
+                "ts": 1790000000000,
+                "actor_id": "u1",
+                "live_id": "L1",
+                "gift_value": "x",
+            },
+        ),
+    }
+    lines = [json.dumps(r) for r in good[:2]]
+    lines += [json.dumps(record) for _, record in bad.values()]
+    lines += ["{this is not json", json.dumps(good[2])]
+    events.write_text("\n".join(lines) + "\n")
+
+    db = tmp_path / "s.duckdb"
+    summary = ingest_into(db, [base["accounts"], base["videos"], events])
+
+    assert sorted(r[0] for r in rows(db, "SELECT event_id FROM events")) == ["g1", "g2", "g3"]
+    stored = dict(rows(db, "SELECT event_id, field FROM quarantine WHERE event_id IS NOT NULL"))
+    assert stored == {event_id: field for event_id, (field, _) in bad.items()}
+    malformed = rows(db, "SELECT record_no, field FROM quarantine WHERE event_id IS NULL")
+    assert malformed == [(len(good[:2]) + len(bad) + 1, "record")]
+    assert summary.quarantined == len(bad) + 1
+    assert all(reason for (_, reason) in summary.reasons)
+
+
+def test_viewer_pseudonym_is_the_keyed_hmac_per_creator(
+    tmp_path: Path, base: dict[str, Path]
+) -> None:
+    events = write_ndjson(
+        tmp_path / "events.ndjson",
+        [
+            view("e1", "u1"),
+            {
+                "event_id": "e2",
+                "type": "profile_view",
+                "ts": 1790000000000,
+                "actor_id": "u1",
+                "target_id": "c9",
+            },
+        ],
+    )
+    db = tmp_path / "s.duckdb"
+    ingest_into(db, [base["accounts"], base["videos"], events])
+    secret = key_ring(db).active().secret
+    assert secret is not None
+
+    def expected(creator: str) -> int:
+        mac = hmac.new(secret, f"{creator}\0u1".encode(), hashlib.sha256).digest()
+        return int.from_bytes(mac[:8], "big")
+
+    got = dict(rows(db, "SELECT creator_id, viewer_pid FROM events"))
+    assert got == {"c1": expected("c1"), "c9": expected("c9")}
+    assert got["c1"] != got["c9"]  # not joinable across creators
+    assert rows(db, "SELECT count(*) FROM events WHERE actor_id IS NOT NULL") == [(0,)]
+
+
+def test_follower_status_is_taken_at_the_time_of_the_view(
+    tmp_path: Path, base: dict[str, Path]
+) -> None:
+    def follow(event_id: str, kind: str, ts: str) -> dict:
+        return {"event_id": event_id, "type": kind, "ts": ts, "actor_id": "u1", "target_id": "c1"}
+
+    events = write_ndjson(
+        tmp_path / "events.ndjson",
+        [
+            view("before", "u1", ts="2026-10-02T09:00:00Z"),
+            follow("f1", "follow", "2026-10-02T10:00:00Z"),
+            view("during", "u1", ts="2026-10-02T11:00:00Z"),
+            follow("f2", "unfollow", "2026-10-02T12:00:00Z"),
+            view("after", "u1", ts="2026-10-02T13:00:00Z"),
+            view("other", "u2", ts="2026-10-02T11:00:00Z"),
+        ],
+    )
+    db = tmp_path / "s.duckdb"
+    ingest_into(db, [base["accounts"], base["videos"], events])
+    got = dict(rows(db, "SELECT event_id, actor_is_follower FROM events WHERE type = 'view'"))
+    assert got == {"before": False, "during": True, "after": False, "other": False}
+
+
+def test_viewer_attributes_are_taken_at_ingest(tmp_path: Path, base: dict[str, Path]) -> None:
+    accounts = write_ndjson(
+        tmp_path / "accounts-more.ndjson",
+        [account("teen", birth_year=2011, country="BR", gender="male")],
+    )
+    events = write_ndjson(tmp_path / "events.ndjson", [view("e1", "teen"), view("e2", "dev-9")])
+    db = tmp_path / "s.duckdb"
+    ingest_into(db, [base["accounts"], accounts, base["videos"], events])
+    got = rows(
+        db,
+        "SELECT event_id, actor_age_bucket, actor_gender, actor_country FROM events "
+        "ORDER BY event_id",
+    )
+    # born 2011, viewing in 2026: 15, a minor, only ever in the 13-17 bucket.
+    assert got == [("e1", "13-17", "male", "BR"), ("e2", None, None, None)]
+
+
+def test_opting_out_later_reaches_past_pseudonymous_events(
+    tmp_path: Path, base: dict[str, Path]
+) -> None:
+    events = write_ndjson(tmp_path / "events.ndjson", [view("e1", "u1"), view("e2", "u2")])
+    db = tmp_path / "s.duckdb"
+    ingest_into(db, [base["accounts"], base["videos"], events])
+    assert rows(db, "SELECT count(*) FROM events WHERE actor_opt_out") == [(0,)]
+    change = write_ndjson(
+        tmp_path / "accounts-change.ndjson",
+        [account("u1", analytics_opt_out=True)],  # no updated_at: arrival time
+    )
+    ingest_into(db, [change])
+    assert rows(db, "SELECT event_id FROM events WHERE actor_opt_out") == [("e1",)]
+    assert rows(db, "SELECT analytics_opt_out FROM accounts WHERE account_id = 'u1'") == [(True,)]
+    # An older version arriving late does not undo the newer choice.
+    stale = write_ndjson(
+        tmp_path / "accounts-stale.ndjson",
+        [account("u1", analytics_opt_out=False, updated_at="2026-10-01T00:00:00Z")],
+    )
+    ingest_into(db, [stale])
+    assert rows(db, "SELECT analytics_opt_out FROM accounts WHERE account_id = 'u1'") == [(True,)]
+
+
+def test_key_rotation_starts_new_pseudonyms_and_destroyed_keys_are_gone(
+    tmp_path: Path, base: dict[str, Path]
+) -> None:
+    db = tmp_path / "s.duckdb"
+    ingest_into(
+        db,
+        [
+            base["accounts"],
+            base["videos"],
+            write_ndjson(tmp_path / "events-1.ndjson", [view("e1", "u1")]),
+        ],
+    )
+    ring = key_ring(db)
+    old = ring.active()
+    new = ring.rotate()
+    ingest_into(db, [write_ndjson(tmp_path / "events-2.ndjson", [view("e2", "u1")])])
+    got = rows(db, "SELECT event_id, key_id, viewer_pid FROM events ORDER BY event_id")
+    assert [(e, k) for e, k, _ in got] == [("e1", old.key_id), ("e2", new.key_id)]
+    assert got[0][2] != got[1][2]  # the same viewer is unlinkable across keys
+
+    destroyed = key_ring(db).destroy(old.key_id)
+    assert destroyed.secret is None
+    assert old.secret.hex() not in (tmp_path / "s.duckdb.keys").read_text()
+    with pytest.raises(Exception, match="active"):
+        key_ring(db).destroy(new.key_id)
+
+
+def test_csv_and_parquet_store_the_same_events_as_ndjson(tmp_path: Path) -> None:
+    files = synthetic_platform(tmp_path / "p", 500)
+    con = duckdb.connect()
+    converted = {}
+    for fmt in ("csv", "parquet"):
+        converted[fmt] = {}
+        for entity, path in files.items():
+            target = tmp_path / f"{entity}.{fmt}"
+            option = "(FORMAT parquet)" if fmt == "parquet" else "(FORMAT csv, HEADER)"
+            select = f"SELECT * FROM read_json('{path}')"
+            if fmt == "csv" and entity == "videos":
+                select = (
+                    f"SELECT * REPLACE (to_json(hashtags) AS hashtags) FROM read_json('{path}')"
+                )
+            con.execute(f"COPY ({select}) TO '{target}' {option}")
+            converted[fmt][entity] = target
+    con.close()
+    query = (
+        "SELECT event_id, type, ts, creator_id, viewer_pid, watched_ms, source, channel "
+        "FROM events ORDER BY event_id"
+    )
+    keys = tmp_path / "shared.keys"
+    results = {}
+    for name, paths in {"ndjson": files, **converted}.items():
+        db = tmp_path / f"{name}.duckdb"
+        ingest_into(db, paths.values(), keys=keys)
+        results[name] = rows(db, query)
+    assert len(results["ndjson"]) == 500 - 1
+    assert results["csv"] == results["ndjson"]
+    assert results["parquet"] == results["ndjson"]
