@@ -260,37 +260,27 @@ def demo(
         db, [platform.accounts, platform.videos, platform.events], None, None
     )
     _print_ingest_summary(summary)
-    table = Table(title=f"Top {top} creators (all time)")
-    for col in (
-        "creator",
-        "videos",
-        "views",
-        "plays",
-        "reach",
-        "likes",
-        "comments",
-        "shares",
-        "saves",
-        "profile views",
-        "followers +/-",
-        "watch hours",
-    ):
-        table.add_column(col, justify="right")
-    for c in top_creators(db, top):
-        table.add_row(
-            c.creator_id,
-            f"{c.videos:,}",
-            f"{c.views:,}",
-            f"{c.plays:,}",
-            f"{c.reach:,}",
-            f"{c.likes:,}",
-            f"{c.comments:,}",
-            f"{c.shares:,}",
-            f"{c.saves:,}",
-            f"{c.profile_views:,}",
-            f"+{c.followers_gained:,} / -{c.followers_lost:,}",
-            f"{c.total_watch_ms / 3_600_000:,.1f}",
-        )
+    creators = top_creators(db, top)
+    table = Table(title=f"Top {len(creators)} creators by views (all time)")
+    table.add_column("")
+    for c in creators:
+        table.add_column(c.creator_id, justify="right")
+    rows = {
+        "videos": lambda c: f"{c.videos:,}",
+        "views (≥3 s)": lambda c: f"{c.views:,}",
+        "plays": lambda c: f"{c.plays:,}",
+        "reach": lambda c: f"{c.reach:,}",
+        "watch hours": lambda c: f"{c.total_watch_ms / 3_600_000:,.0f}",
+        "likes (net)": lambda c: f"{c.likes:,}",
+        "comments": lambda c: f"{c.comments:,}",
+        "shares": lambda c: f"{c.shares:,}",
+        "saves": lambda c: f"{c.saves:,}",
+        "profile views": lambda c: f"{c.profile_views:,}",
+        "followers +": lambda c: f"{c.followers_gained:,}",
+        "followers −": lambda c: f"{c.followers_lost:,}",
+    }
+    for label, cell in rows.items():
+        table.add_row(label, *(cell(c) for c in creators))
     console.print(table)
     console.print(f"store: {db}  (creatorlens quarantine --db {db} lists refused records)")
 

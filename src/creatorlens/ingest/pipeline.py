@@ -19,15 +19,23 @@ import pyarrow as pa
 from creatorlens.ingest.pseudonym import PSEUDONYM_SQL, KeyRing, hmac_pads
 from creatorlens.ingest.readers import BatchReader, SourceFile, count_records, open_source
 from creatorlens.ingest.validate import (
-    ANONYMOUS_SQL,
     NAMED_TYPES_SQL,
-    _in,
+    TYPE_NO_SQL,
     problem_column,
     problem_labels,
     timestamp_sql,
+    type_in,
 )
-from creatorlens.ingest.wire import ENTITIES, ENTITY_FIELDS, TARGET_TYPES, VIDEO_TYPES
+from creatorlens.ingest.wire import (
+    ANONYMOUS_TYPES,
+    ENTITIES,
+    ENTITY_FIELDS,
+    TARGET_TYPES,
+    VIDEO_TYPES,
+)
 from creatorlens.store import Store
+
+IS_ANONYMOUS = type_in(ANONYMOUS_TYPES)
 
 Progress = Callable[[SourceFile, int, int | None], None]
 
@@ -128,6 +136,7 @@ def ingest_batch(
         con.unregister("incoming")
         con.execute("DROP TABLE IF EXISTS checked")
         con.execute("DROP TABLE IF EXISTS pseudonyms")
+        con.execute("DROP TABLE IF EXISTS follower_at_event")
     summary.records = numbered.num_rows
     return summary
 
@@ -155,6 +164,7 @@ CREATE OR REPLACE TEMP TABLE checked AS
 WITH parsed AS (
     SELECT i.*,
            {timestamp_sql("i.ts")} AS ts_parsed,
+           {TYPE_NO_SQL} AS type_no,
            v.creator_id AS video_creator
     FROM incoming i
     LEFT JOIN videos v ON v.video_id = i.video_id
@@ -164,19 +174,24 @@ judged AS (
 ),
 stored AS (
     SELECT e.event_id FROM events e SEMI JOIN incoming i ON e.event_id = i.event_id
+),
+-- Repeats inside the batch: the first good record of an event_id wins. Grouping keeps
+-- only repeated ids, so the join below is against a tiny table.
+repeated AS (
+    SELECT event_id, min(record_no) AS first_no FROM judged
+    WHERE problem IS NULL GROUP BY event_id HAVING count(*) > 1
 )
 SELECT j.*,
        {problem_labels("events", "j.problem")},
-       CASE WHEN j.type IN {_in(VIDEO_TYPES)} THEN j.video_creator
-            WHEN j.type IN {_in(TARGET_TYPES)} THEN j.target_id END AS creator,
+       CASE WHEN {type_in(VIDEO_TYPES)} THEN j.video_creator
+            WHEN {type_in(TARGET_TYPES)} THEN j.target_id END AS creator,
        CASE WHEN j.problem IS NOT NULL THEN 'bad'
             WHEN s.event_id IS NOT NULL THEN 'dup'
-            WHEN row_number() OVER (
-                PARTITION BY j.event_id, j.problem IS NULL ORDER BY j.record_no) > 1
-            THEN 'dup'
+            WHEN j.record_no > r.first_no THEN 'dup'
             ELSE 'new' END AS status
 FROM judged j
 LEFT JOIN stored s ON s.event_id = j.event_id
+LEFT JOIN repeated r ON r.event_id = j.event_id
 """
 
 _FOLLOWS = """
@@ -199,7 +214,7 @@ _PSEUDONYMS = f"""
 CREATE OR REPLACE TEMP TABLE pseudonyms AS
 SELECT creator, actor_id, {PSEUDONYM_SQL.format(creator="creator", viewer="actor_id")} AS pid
 FROM (SELECT DISTINCT creator, actor_id FROM checked
-      WHERE status = 'new' AND type IN {ANONYMOUS_SQL})
+      WHERE status = 'new' AND {IS_ANONYMOUS})
 """
 
 _AGE_BUCKET = """
@@ -212,15 +227,27 @@ CASE WHEN a.birth_year IS NULL THEN NULL
      ELSE '55+' END
 """
 
+# Follower status at the event's time. Only events whose (actor, creator) pair has any
+# follow history need the as-of lookup; every other actor was not a follower.
+_FOLLOWER_AT_EVENT = """
+CREATE OR REPLACE TEMP TABLE follower_at_event AS
+SELECT c.record_no, f.following
+FROM (SELECT record_no, actor_id, creator, ts_parsed FROM checked
+      WHERE status = 'new' AND (actor_id, creator) IN (
+          SELECT (follower_id, followee_id) FROM follow_log)) c
+ASOF JOIN follow_log f
+       ON f.follower_id = c.actor_id AND f.followee_id = c.creator AND c.ts_parsed >= f.ts
+"""
+
 _INSERT_EVENTS = f"""
 INSERT INTO events
 SELECT c.event_id,
        c.type,
        c.ts_parsed,
        coalesce(c.creator, l.creator_id),
-       CASE WHEN c.type IN {NAMED_TYPES_SQL} THEN c.actor_id END,
+       CASE WHEN NOT {IS_ANONYMOUS} THEN c.actor_id END,
        p.pid,
-       CASE WHEN c.type IN {ANONYMOUS_SQL} THEN $key_id END,
+       CASE WHEN {IS_ANONYMOUS} THEN $key_id END,
        c.video_id,
        TRY_CAST(c.watched_ms AS BIGINT),
        c.source,
@@ -241,12 +268,11 @@ SELECT c.event_id,
        coalesce(f.following, false),
        now()
 FROM (SELECT * FROM checked WHERE status = 'new') c
-ASOF LEFT JOIN follow_log f
-       ON f.follower_id = c.actor_id AND f.followee_id = c.creator AND c.ts_parsed >= f.ts
+LEFT JOIN follower_at_event f ON f.record_no = c.record_no
 LEFT JOIN accounts a ON a.account_id = c.actor_id
 LEFT JOIN lives l ON l.live_id = c.live_id
 LEFT JOIN pseudonyms p
-       ON c.type IN {ANONYMOUS_SQL} AND p.creator = c.creator AND p.actor_id = c.actor_id
+       ON p.creator = c.creator AND p.actor_id = c.actor_id AND {IS_ANONYMOUS}
 """
 
 _UNQUARANTINE = """
@@ -262,6 +288,7 @@ def _store_events(store: Store, key_id: str, ipad: bytes, opad: bytes) -> Ingest
     con.execute(_FOLLOWS)
     con.execute(_LIVES)
     con.execute(_PSEUDONYMS, {"ipad": ipad, "opad": opad})
+    con.execute(_FOLLOWER_AT_EVENT)
     con.execute(_INSERT_EVENTS, {"key_id": key_id})
     con.execute(_UNQUARANTINE)
     return _outcomes(store)

@@ -6,6 +6,8 @@ whole batch: typing and checks happen afterwards, per record, in `validate`.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,9 @@ from creatorlens.ingest.wire import ENTITIES, ENTITY_FIELDS
 FORMATS = {".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "ndjson", ".csv": "csv"}
 FORMATS[".parquet"] = "parquet"
 FORMATS[".pq"] = "parquet"
+
+
+_DONE = object()
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,40 @@ class BatchReader:
         self._con.execute("SET TimeZone = 'UTC'")
 
     def __iter__(self) -> Iterator[pa.Table]:
+        """Batches in file order; the next one is parsed while the caller stores this one."""
+        handoff: queue.Queue = queue.Queue(maxsize=1)
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                for table in self._batches():
+                    while not stop.is_set():
+                        try:
+                            handoff.put(table, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                handoff.put(_DONE)
+            except BaseException as exc:  # handed to the consumer, raised there
+                handoff.put(exc)
+
+        worker = threading.Thread(target=produce, name="creatorlens-reader", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = handoff.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            worker.join()
+
+    def _batches(self) -> Iterator[pa.Table]:
         fields = ENTITY_FIELDS[self.source.entity]
         try:
             select = self._select_list(fields)

@@ -30,6 +30,16 @@ def _in(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
+# Event types as small integers (1-based, in EVENT_TYPES order): per-type checks compare
+# integers instead of strings, once per check and record.
+TYPE_NO_SQL = "list_position([" + ", ".join(f"'{t}'" for t in EVENT_TYPES) + "], type)"
+
+
+def type_in(types: tuple[str, ...]) -> str:
+    """SQL testing `type_no` against a set of event types."""
+    return "type_no IN (" + ", ".join(str(EVENT_TYPES.index(t) + 1) for t in types) + ")"
+
+
 def timestamp_sql(col: str) -> str:
     """Parse RFC 3339 with an offset, or epoch milliseconds, into TIMESTAMPTZ (else NULL)."""
     return (
@@ -99,7 +109,7 @@ def event_checks() -> list[tuple[str, str, str]]:
         _required("event_id"),
         ("length(event_id) > 200", "event_id", "longer than 200 characters"),
         _required("type"),
-        _enum("type", EVENT_TYPES),
+        ("type_no IS NULL", "type", _enum("type", EVENT_TYPES)[2]),
         *_timestamp_checks("ts", "ts_parsed", required=True),
         _required("actor_id"),
     ]
@@ -110,38 +120,42 @@ def event_checks() -> list[tuple[str, str, str]]:
     for f, types in required_by.items():
         # Texts may be empty (a comment of only a sticker), never absent.
         cond = f"{f} IS NULL" if f == "text" else _required(f)[0]
-        checks.append((f"type IN {_in(tuple(types))} AND ({cond})", f, "missing"))
+        checks.append((f"({cond}) AND {type_in(tuple(types))}", f, "missing"))
     checks += [
         (
-            "type = 'mention' AND video_id IS NULL AND comment_id IS NULL",
+            f"{type_in(('mention',))} AND video_id IS NULL AND comment_id IS NULL",
             "video_id",
             "missing (a mention needs video_id or comment_id)",
         ),
         (
-            "type = 'view' AND TRY_CAST(watched_ms AS BIGINT) IS NULL",
+            f"{type_in(('view',))} AND TRY_CAST(watched_ms AS BIGINT) IS NULL",
             "watched_ms",
             "not an integer",
         ),
-        ("type = 'view' AND TRY_CAST(watched_ms AS BIGINT) < 0", "watched_ms", "negative"),
+        (f"{type_in(('view',))} AND TRY_CAST(watched_ms AS BIGINT) < 0", "watched_ms", "negative"),
         (
-            "type = 'view' AND " + _enum("source", TRAFFIC_SOURCES)[0],
+            f"{type_in(('view',))} AND " + _enum("source", TRAFFIC_SOURCES)[0],
             "source",
             _enum("source", TRAFFIC_SOURCES)[2],
         ),
         (
-            "type = 'share' AND " + _enum("channel", SHARE_CHANNELS)[0],
+            f"{type_in(('share',))} AND " + _enum("channel", SHARE_CHANNELS)[0],
             "channel",
             _enum("channel", SHARE_CHANNELS)[2],
         ),
         (
-            "type = 'live_gift' AND (TRY_CAST(gift_value AS DOUBLE) IS NULL "
+            f"{type_in(('live_gift',))} AND (TRY_CAST(gift_value AS DOUBLE) IS NULL "
             "OR NOT isfinite(TRY_CAST(gift_value AS DOUBLE)))",
             "gift_value",
             "not a number",
         ),
-        ("type = 'live_gift' AND TRY_CAST(gift_value AS DOUBLE) < 0", "gift_value", "negative"),
         (
-            f"type IN {_in(VIDEO_TYPES)} AND video_creator IS NULL",
+            f"{type_in(('live_gift',))} AND TRY_CAST(gift_value AS DOUBLE) < 0",
+            "gift_value",
+            "negative",
+        ),
+        (
+            f"video_creator IS NULL AND {type_in(VIDEO_TYPES)}",
             "video_id",
             "unknown video (ingest its videos file first)",
         ),
@@ -226,5 +240,4 @@ def problem_labels(entity: str, problem: str = "problem") -> str:
     return _labels(CHECKS[entity](), problem)
 
 
-ANONYMOUS_SQL = _in(ANONYMOUS_TYPES)
 NAMED_TYPES_SQL = _in(tuple(t for t in EVENT_TYPES if t not in ANONYMOUS_TYPES))
