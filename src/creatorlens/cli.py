@@ -62,7 +62,7 @@ def _ingest_with_progress(
     paths: list[Path],
     keys: Path | None,
     entity: str | None,
-    batch_rows: int = 500_000,
+    batch_rows: int = 750_000,
 ):
     from creatorlens.ingest import ingest_into
 
@@ -148,7 +148,7 @@ def ingest(
     entity: Annotated[
         str | None, typer.Option(help="accounts, videos or events (default: detect).")
     ] = None,
-    batch_rows: Annotated[int, typer.Option(min=1, hidden=True)] = 500_000,
+    batch_rows: Annotated[int, typer.Option(min=1, hidden=True)] = 750_000,
 ) -> None:
     """Validate, pseudonymize and store platform files, exactly once."""
     _print_ingest_summary(_ingest_with_progress(db, paths, keys, entity, batch_rows))

@@ -34,7 +34,7 @@ def ingest_into(
     *,
     keys: str | Path | None = None,
     entity: str | None = None,
-    batch_rows: int = 500_000,
+    batch_rows: int = 750_000,
     progress: Progress | None = None,
 ) -> IngestSummary:
     """Open the store at `db` (creating it if needed) and ingest the files into it."""

@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 
-from creatorlens.ingest.pseudonym import PSEUDONYM_SQL, KeyRing, hmac_pads
+from creatorlens.errors import UserError
+from creatorlens.ingest.pseudonym import PSEUDONYM_SQL, VIEWER_MAC_SQL, KeyRing, hmac_pads
 from creatorlens.ingest.readers import BatchReader, SourceFile, count_records, open_source
 from creatorlens.ingest.validate import (
     NAMED_TYPES_SQL,
@@ -67,7 +69,7 @@ def ingest_paths(
     paths: Iterable[str | Path],
     *,
     entity: str | None = None,
-    batch_rows: int = 500_000,
+    batch_rows: int = 750_000,
     progress: Progress | None = None,
 ) -> IngestSummary:
     """Ingest files (accounts first, then videos, then events, whatever the order given)."""
@@ -79,7 +81,7 @@ def ingest_paths(
 
 
 def ingest_file(
-    store: Store, source: SourceFile, *, batch_rows: int = 500_000, progress: Progress | None = None
+    store: Store, source: SourceFile, *, batch_rows: int = 750_000, progress: Progress | None = None
 ) -> IngestSummary:
     """Ingest one file batch by batch; memory stays bounded by `batch_rows`."""
     total = count_records(source) if progress else None
@@ -88,7 +90,13 @@ def ingest_file(
     try:
         first_no = 1
         for batch in reader:
-            summary.add(ingest_batch(store, source.entity, batch, source.name, first_no))
+            try:
+                summary.add(ingest_batch(store, source.entity, batch, source.name, first_no))
+            except duckdb.OutOfMemoryException:
+                raise UserError(
+                    f"{source.path}: out of memory in a batch of {batch.num_rows:,} records; "
+                    "lower --batch-rows or raise CREATORLENS_MEMORY_LIMIT"
+                ) from None
             first_no += batch.num_rows
             if progress:
                 progress(source, first_no - 1, total)
@@ -165,6 +173,8 @@ WITH parsed AS (
     SELECT i.*,
            {timestamp_sql("i.ts")} AS ts_parsed,
            {TYPE_NO_SQL} AS type_no,
+           TRY_CAST(i.watched_ms AS BIGINT) AS watched_parsed,
+           TRY_CAST(i.gift_value AS DOUBLE) AS gift_parsed,
            v.creator_id AS video_creator
     FROM incoming i
     LEFT JOIN videos v ON v.video_id = i.video_id
@@ -181,10 +191,12 @@ repeated AS (
     SELECT event_id, min(record_no) AS first_no FROM judged
     WHERE problem IS NULL GROUP BY event_id HAVING count(*) > 1
 )
-SELECT j.*,
+-- Only what later steps need; the other text columns are read back from `incoming`.
+SELECT j.record_no, j.event_id, j.type, j.type_no, j.actor_id, j.target_id, j.live_id,
+       j.ts_parsed, j.watched_parsed, j.gift_parsed, j.problem,
        {problem_labels("events", "j.problem")},
-       CASE WHEN {type_in(VIDEO_TYPES)} THEN j.video_creator
-            WHEN {type_in(TARGET_TYPES)} THEN j.target_id END AS creator,
+       CASE WHEN {type_in(VIDEO_TYPES, "j.type_no")} THEN j.video_creator
+            WHEN {type_in(TARGET_TYPES, "j.type_no")} THEN j.target_id END AS creator,
        CASE WHEN j.problem IS NOT NULL THEN 'bad'
             WHEN s.event_id IS NOT NULL THEN 'dup'
             WHEN j.record_no > r.first_no THEN 'dup'
@@ -209,12 +221,19 @@ WHERE status = 'new' AND type = 'live_start'
 GROUP BY live_id
 """
 
-# Distinct (creator, viewer) pairs only: the HMAC runs once per pair, not once per event.
+# The HMAC runs once per distinct viewer and the per-creator hash once per distinct
+# (creator, viewer) pair of the batch, never once per event.
 _PSEUDONYMS = f"""
 CREATE OR REPLACE TEMP TABLE pseudonyms AS
-SELECT creator, actor_id, {PSEUDONYM_SQL.format(creator="creator", viewer="actor_id")} AS pid
-FROM (SELECT DISTINCT creator, actor_id FROM checked
-      WHERE status = 'new' AND {IS_ANONYMOUS})
+WITH pairs AS (
+    SELECT DISTINCT creator, actor_id FROM checked WHERE status = 'new' AND {IS_ANONYMOUS}
+),
+viewers AS (
+    SELECT actor_id, {VIEWER_MAC_SQL.format(viewer="actor_id")} AS mac
+    FROM (SELECT DISTINCT actor_id FROM pairs)
+)
+SELECT p.creator, p.actor_id, {PSEUDONYM_SQL.format(mac="v.mac", creator="p.creator")} AS pid
+FROM pairs p JOIN viewers v ON v.actor_id = p.actor_id
 """
 
 _AGE_BUCKET = """
@@ -248,17 +267,17 @@ SELECT c.event_id,
        CASE WHEN NOT {IS_ANONYMOUS} THEN c.actor_id END,
        p.pid,
        CASE WHEN {IS_ANONYMOUS} THEN $key_id END,
-       c.video_id,
-       TRY_CAST(c.watched_ms AS BIGINT),
-       c.source,
-       c.channel,
-       c.comment_id,
-       c.text,
-       c.reply_to,
+       i.video_id,
+       c.watched_parsed,
+       i.source,
+       i.channel,
+       i.comment_id,
+       i.text,
+       i.reply_to,
        c.target_id,
-       c.new_video_id,
+       i.new_video_id,
        c.live_id,
-       TRY_CAST(c.gift_value AS DOUBLE),
+       c.gift_parsed,
        {_AGE_BUCKET},
        a.gender,
        a.country,
@@ -268,6 +287,7 @@ SELECT c.event_id,
        coalesce(f.following, false),
        now()
 FROM (SELECT * FROM checked WHERE status = 'new') c
+JOIN incoming i ON i.record_no = c.record_no
 LEFT JOIN follower_at_event f ON f.record_no = c.record_no
 LEFT JOIN accounts a ON a.account_id = c.actor_id
 LEFT JOIN lives l ON l.live_id = c.live_id
@@ -435,7 +455,8 @@ def _apply_opt_out_changes(store: Store, changes: list[tuple[str, bool]]) -> Non
         )
         for key in KeyRing.load(store.keys_path).usable():
             ipad, opad = hmac_pads(key.secret or b"")
-            pid = PSEUDONYM_SQL.format(creator="k.creator_id", viewer="c.account_id")
+            mac = VIEWER_MAC_SQL.format(viewer="c.account_id")
+            pid = PSEUDONYM_SQL.format(mac=mac, creator="k.creator_id")
             con.execute(
                 f"""
                 UPDATE events SET actor_opt_out = m.opt_out
@@ -457,21 +478,22 @@ def _apply_opt_out_changes(store: Store, changes: list[tuple[str, bool]]) -> Non
 def _quarantine(store: Store, entity: str, source: str) -> None:
     """Keep every bad record with its reason; never the actor id of an anonymous event."""
     fields = [f for f in ENTITY_FIELDS[entity] if f != "actor_id"]
-    record = ", ".join(f"'{f}': {f}" for f in fields)
+    record = ", ".join(f"'{f}': i.{f}" for f in fields)
     if entity == "events":
-        record += f", 'actor_id': CASE WHEN type IN {NAMED_TYPES_SQL} THEN actor_id END"
-        event_cols = "event_id, type"
+        record += f", 'actor_id': CASE WHEN i.type IN {NAMED_TYPES_SQL} THEN i.actor_id END"
+        event_cols = "i.event_id, i.type"
     else:
         event_cols = "NULL, NULL"
-    identity = " || chr(31) || ".join(f"coalesce({f}, chr(30))" for f in fields)
+    identity = " || chr(31) || ".join(f"coalesce(i.{f}, chr(30))" for f in fields)
     store.con.execute(
         f"""
         INSERT INTO quarantine
         SELECT q.* FROM (
-            SELECT md5({identity} || chr(31) || record_no::VARCHAR) AS quarantine_id,
-                   '{entity}', $source, record_no, {event_cols}, bad_field, bad_reason,
+            SELECT md5({identity} || chr(31) || i.record_no::VARCHAR) AS quarantine_id,
+                   '{entity}', $source, i.record_no, {event_cols}, c.bad_field, c.bad_reason,
                    to_json({{{record}}})::VARCHAR, now()
-            FROM checked WHERE status = 'bad') q
+            FROM checked c JOIN incoming i ON i.record_no = c.record_no
+            WHERE c.status = 'bad') q
         ANTI JOIN quarantine USING (quarantine_id)
         """,
         {"source": source},

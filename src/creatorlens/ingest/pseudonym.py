@@ -1,9 +1,14 @@
-"""Dated pseudonym keys and the keyed per-creator viewer pseudonym (HMAC-SHA256).
+"""Dated pseudonym keys and the keyed per-creator viewer pseudonym.
 
-The key file lives outside the database. A viewer's pseudonym for a creator is the first
-8 bytes of HMAC-SHA256(secret, creator_id 0x00 viewer_id), read as an unsigned 64-bit
-integer. Ingest computes it inside DuckDB from the HMAC pads (see `PSEUDONYM_SQL`), on the
-distinct (creator, viewer) pairs of a batch; `pseudonym()` is the same function in Python.
+The key file lives outside the database. A viewer's pseudonym for a creator is
+
+    pid = first 8 bytes of SHA-256( HMAC-SHA256(secret, viewer_id) || creator_id )
+
+read as an unsigned 64-bit integer. Without the secret the HMAC cannot be computed, so a
+pid can neither be recomputed from a guessed viewer id nor linked to the same viewer's pid
+for another creator. Ingest computes it inside DuckDB from the HMAC pads: the HMAC once per
+distinct viewer of a batch (`VIEWER_MAC_SQL`), the SHA-256 once per distinct (creator,
+viewer) pair (`PSEUDONYM_SQL`); `pseudonym()` is the same function in Python.
 """
 
 from __future__ import annotations
@@ -22,16 +27,14 @@ from creatorlens.errors import UserError
 _BLOCK = 64  # SHA-256 block size, for the HMAC pads
 
 # $ipad / $opad are bound parameters: the secret never appears in SQL text or in the store.
-PSEUDONYM_SQL = (
-    "('0x' || left(sha256($opad || unhex(sha256($ipad || "
-    "encode({creator} || chr(0) || {viewer})))), 16))::UBIGINT"
-)
+VIEWER_MAC_SQL = "unhex(sha256($opad || unhex(sha256($ipad || encode({viewer})))))"
+PSEUDONYM_SQL = "('0x' || left(sha256({mac} || encode({creator})), 16))::UBIGINT"
 
 
 def pseudonym(secret: bytes, creator_id: str, viewer_id: str) -> int:
     """The pseudonym of `viewer_id` as seen by `creator_id` under `secret`."""
-    mac = hmac.new(secret, f"{creator_id}\0{viewer_id}".encode(), hashlib.sha256).digest()
-    return int.from_bytes(mac[:8], "big")
+    mac = hmac.new(secret, viewer_id.encode(), hashlib.sha256).digest()
+    return int.from_bytes(hashlib.sha256(mac + creator_id.encode()).digest()[:8], "big")
 
 
 def hmac_pads(secret: bytes) -> tuple[bytes, bytes]:

@@ -140,7 +140,7 @@ def count_records(source: SourceFile) -> int | None:
 class BatchReader:
     """Streams a source file as Arrow batches: one VARCHAR column per wire field."""
 
-    def __init__(self, source: SourceFile, batch_rows: int = 500_000):
+    def __init__(self, source: SourceFile, batch_rows: int = 750_000):
         self.source = source
         self.batch_rows = batch_rows
         self.rejected: list[RejectedLine] = []
@@ -152,20 +152,24 @@ class BatchReader:
         handoff: queue.Queue = queue.Queue(maxsize=1)
         stop = threading.Event()
 
+        def hand_over(item: object) -> bool:
+            """Put an item for the consumer unless it has stopped listening."""
+            while not stop.is_set():
+                try:
+                    handoff.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
         def produce() -> None:
             try:
                 for table in self._batches():
-                    while not stop.is_set():
-                        try:
-                            handoff.put(table, timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
+                    if not hand_over(table):
                         return
-                handoff.put(_DONE)
+                hand_over(_DONE)
             except BaseException as exc:  # handed to the consumer, raised there
-                handoff.put(exc)
+                hand_over(exc)
 
         worker = threading.Thread(target=produce, name="creatorlens-reader", daemon=True)
         worker.start()

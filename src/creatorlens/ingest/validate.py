@@ -35,9 +35,9 @@ def _in(values: tuple[str, ...]) -> str:
 TYPE_NO_SQL = "list_position([" + ", ".join(f"'{t}'" for t in EVENT_TYPES) + "], type)"
 
 
-def type_in(types: tuple[str, ...]) -> str:
-    """SQL testing `type_no` against a set of event types."""
-    return "type_no IN (" + ", ".join(str(EVENT_TYPES.index(t) + 1) for t in types) + ")"
+def type_in(types: tuple[str, ...], column: str = "type_no") -> str:
+    """SQL testing a type number column against a set of event types."""
+    return f"{column} IN (" + ", ".join(str(EVENT_TYPES.index(t) + 1) for t in types) + ")"
 
 
 def timestamp_sql(col: str) -> str:
@@ -66,7 +66,7 @@ def _timestamp_checks(col: str, parsed: str, required: bool) -> list[tuple[str, 
 
 
 def _required(col: str) -> tuple[str, str, str]:
-    return (f"{col} IS NULL OR trim({col}) = ''", col, "missing")
+    return (f"{col} IS NULL OR {col} = ''", col, "missing")
 
 
 def _enum(col: str, values: tuple[str, ...], nullable: bool = False) -> tuple[str, str, str]:
@@ -128,11 +128,11 @@ def event_checks() -> list[tuple[str, str, str]]:
             "missing (a mention needs video_id or comment_id)",
         ),
         (
-            f"{type_in(('view',))} AND TRY_CAST(watched_ms AS BIGINT) IS NULL",
+            f"{type_in(('view',))} AND watched_parsed IS NULL",
             "watched_ms",
             "not an integer",
         ),
-        (f"{type_in(('view',))} AND TRY_CAST(watched_ms AS BIGINT) < 0", "watched_ms", "negative"),
+        (f"{type_in(('view',))} AND watched_parsed < 0", "watched_ms", "negative"),
         (
             f"{type_in(('view',))} AND " + _enum("source", TRAFFIC_SOURCES)[0],
             "source",
@@ -144,13 +144,12 @@ def event_checks() -> list[tuple[str, str, str]]:
             _enum("channel", SHARE_CHANNELS)[2],
         ),
         (
-            f"{type_in(('live_gift',))} AND (TRY_CAST(gift_value AS DOUBLE) IS NULL "
-            "OR NOT isfinite(TRY_CAST(gift_value AS DOUBLE)))",
+            f"{type_in(('live_gift',))} AND (gift_parsed IS NULL OR NOT isfinite(gift_parsed))",
             "gift_value",
             "not a number",
         ),
         (
-            f"{type_in(('live_gift',))} AND TRY_CAST(gift_value AS DOUBLE) < 0",
+            f"{type_in(('live_gift',))} AND gift_parsed < 0",
             "gift_value",
             "negative",
         ),

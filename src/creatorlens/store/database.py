@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from importlib.resources import files
 from pathlib import Path
 
 import duckdb
 
 from creatorlens.errors import UserError
+
+# DuckDB's own cap (buffer pool and operators); the process adds Arrow batches on top.
+MEMORY_LIMIT = os.environ.get("CREATORLENS_MEMORY_LIMIT", "768MB")
 
 SCHEMA_SQL = files("creatorlens.store").joinpath("schema.sql").read_text()
 
@@ -36,6 +40,7 @@ class Store:
         # Never spill intermediate results to disk: a batch being pseudonymized holds raw
         # viewer ids, which must not reach any file.
         con.execute("SET temp_directory = ''")
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         if not read_only:
             con.execute(SCHEMA_SQL)
         keys_path = Path(keys) if keys else path.with_name(path.name + ".keys")
