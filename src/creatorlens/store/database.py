@@ -41,6 +41,8 @@ class Store:
         # viewer ids, which must not reach any file.
         con.execute("SET temp_directory = ''")
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        # Row order in the store carries no meaning; letting go of it parallelizes writes.
+        con.execute("SET preserve_insertion_order = false")
         if not read_only:
             con.execute(SCHEMA_SQL)
         keys_path = Path(keys) if keys else path.with_name(path.name + ".keys")
