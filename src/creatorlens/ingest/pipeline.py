@@ -221,12 +221,15 @@ WHERE status = 'new' AND type = 'live_start'
 GROUP BY live_id
 """
 
-# The HMAC runs once per distinct viewer and the per-creator hash once per distinct
-# (creator, viewer) pair of the batch, never once per event.
+# Every event with an actor and a creator gets the actor's per-creator pseudonym, so
+# audiences can be counted across anonymous and named acts alike (the raw id is then kept
+# only for named types). The HMAC runs once per distinct actor and the per-creator hash
+# once per distinct (creator, actor) pair of the batch, never once per event.
 _PSEUDONYMS = f"""
 CREATE OR REPLACE TEMP TABLE pseudonyms AS
 WITH pairs AS (
-    SELECT DISTINCT creator, actor_id FROM checked WHERE status = 'new' AND {IS_ANONYMOUS}
+    SELECT DISTINCT creator, actor_id FROM checked
+    WHERE status = 'new' AND creator IS NOT NULL AND actor_id IS NOT NULL
 ),
 viewers AS (
     SELECT actor_id, {VIEWER_MAC_SQL.format(viewer="actor_id")} AS mac
@@ -266,7 +269,7 @@ SELECT c.event_id,
        coalesce(c.creator, l.creator_id),
        CASE WHEN NOT {IS_ANONYMOUS} THEN c.actor_id END,
        p.pid,
-       CASE WHEN {IS_ANONYMOUS} THEN $key_id END,
+       CASE WHEN p.pid IS NOT NULL THEN $key_id END,
        i.video_id,
        c.watched_parsed,
        i.source,
@@ -292,7 +295,7 @@ LEFT JOIN follower_at_event f ON f.record_no = c.record_no
 LEFT JOIN accounts a ON a.account_id = c.actor_id
 LEFT JOIN lives l ON l.live_id = c.live_id
 LEFT JOIN pseudonyms p
-       ON p.creator = c.creator AND p.actor_id = c.actor_id AND {IS_ANONYMOUS}
+       ON p.creator = c.creator AND p.actor_id = c.actor_id
 """
 
 _UNQUARANTINE = """

@@ -47,9 +47,11 @@ CREATE TABLE IF NOT EXISTS videos (
 );
 
 -- One row per accepted event. `creator_id` is the account the event is about (the owner of
--- the video, the target account, or the host of the LIVE). Anonymous-class events carry
--- `viewer_pid` (keyed per-creator pseudonym) and NULL `actor_id`. The actor_* attributes
--- are taken at ingest, at the event's time, so no later query needs the raw id.
+-- the video, the target account, or the host of the LIVE). Every event with an actor and a
+-- creator carries `viewer_pid`, the actor's keyed per-creator pseudonym (made with key
+-- `key_id`); `actor_id` is kept only for named types and is NULL for anonymous-class ones.
+-- The actor_* attributes are taken at ingest, at the event's time, so no later query needs
+-- the raw id.
 CREATE TABLE IF NOT EXISTS events (
     event_id          VARCHAR NOT NULL,
     type              VARCHAR NOT NULL,
