@@ -324,3 +324,38 @@ def test_csv_and_parquet_store_the_same_events_as_ndjson(tmp_path: Path) -> None
     assert len(results["ndjson"]) == 500 - 1
     assert results["csv"] == results["ndjson"]
     assert results["parquet"] == results["ndjson"]
+
+
+def test_plays_by_followers_are_counted_for_the_followed_creator(
+    tmp_path: Path, base: dict[str, Path]
+) -> None:
+    other = write_ndjson(
+        tmp_path / "videos-other.ndjson",
+        [{**VIDEO, "video_id": "v2", "creator_id": "c2"}],
+    )
+    follow = {
+        "event_id": "f1",
+        "type": "follow",
+        "ts": "2026-10-02T10:00:00Z",
+        "actor_id": "u1",
+        "target_id": "c1",
+    }
+    events = write_ndjson(
+        tmp_path / "events.ndjson",
+        [
+            follow,
+            view("before", "u1", ts="2026-10-02T09:00:00Z"),  # not yet a follower
+            view("after", "u1", ts="2026-10-02T11:00:00Z", watched_ms=7000),
+            view("elsewhere", "u1", ts="2026-10-03T11:00:00Z", video_id="v2"),
+            view("stranger", "u2", ts="2026-10-03T11:00:00Z", video_id="v2"),
+        ],
+    )
+    db = tmp_path / "s.duckdb"
+    ingest_into(db, [base["accounts"], base["videos"], other, events])
+    got = rows(
+        db,
+        "SELECT followed_id, video_id, day::VARCHAR, plays, watch_ms "
+        "FROM follower_watch_daily ORDER BY ALL",
+    )
+    # u1 follows c1 from 10:00: its plays at 11:00 (v1) and the next day (v2) count for c1.
+    assert got == [("c1", "v1", "2026-10-02", 1, 7000), ("c1", "v2", "2026-10-03", 1, 4000)]

@@ -261,6 +261,28 @@ ASOF JOIN follow_log f
        ON f.follower_id = c.actor_id AND f.followee_id = c.creator AND c.ts_parsed >= f.ts
 """
 
+# For every new play, each creator its viewer followed at that moment gets one play of that
+# video in its "videos your followers watched" counts. Only pairs with follow history join.
+_FOLLOWER_WATCH = f"""
+INSERT INTO follower_watch_daily
+WITH plays AS (
+    SELECT c.record_no, c.actor_id, c.ts_parsed, i.video_id, c.watched_parsed
+    FROM checked c JOIN incoming i ON i.record_no = c.record_no
+    WHERE c.status = 'new' AND {type_in(("view",), "c.type_no")}
+      AND c.actor_id IN (SELECT follower_id FROM follow_log)
+),
+state AS (
+    SELECT p.record_no, f.followee_id, arg_max(f.following, f.ts) AS following
+    FROM plays p JOIN follow_log f ON f.follower_id = p.actor_id AND f.ts <= p.ts_parsed
+    GROUP BY p.record_no, f.followee_id
+)
+SELECT s.followee_id, p.video_id, (p.ts_parsed AT TIME ZONE 'UTC')::DATE AS day,
+       count(*) AS plays, sum(p.watched_parsed) AS watch_ms
+FROM state s JOIN plays p ON p.record_no = s.record_no
+WHERE s.following
+GROUP BY ALL
+"""
+
 _INSERT_EVENTS = f"""
 INSERT INTO events
 SELECT c.event_id,
@@ -312,6 +334,7 @@ def _store_events(store: Store, key_id: str, ipad: bytes, opad: bytes) -> Ingest
     con.execute(_LIVES)
     con.execute(_PSEUDONYMS, {"ipad": ipad, "opad": opad})
     con.execute(_FOLLOWER_AT_EVENT)
+    con.execute(_FOLLOWER_WATCH)
     con.execute(_INSERT_EVENTS, {"key_id": key_id})
     con.execute(_UNQUARANTINE)
     return _outcomes(store)

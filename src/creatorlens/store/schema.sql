@@ -90,6 +90,16 @@ CREATE TABLE IF NOT EXISTS follow_log (
     following   BOOLEAN NOT NULL
 );
 
+-- "Videos your followers watched": plays of any video by the followers of each creator,
+-- counted at ingest (the only moment the viewer's id is known) and kept only as counts.
+CREATE TABLE IF NOT EXISTS follower_watch_daily (
+    followed_id VARCHAR NOT NULL,
+    video_id    VARCHAR NOT NULL,
+    day         DATE NOT NULL,
+    plays       BIGINT NOT NULL,
+    watch_ms    BIGINT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS lives (
     live_id    VARCHAR PRIMARY KEY,
     creator_id VARCHAR NOT NULL,
