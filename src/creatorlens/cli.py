@@ -22,6 +22,7 @@ from rich.progress import (
 from rich.table import Table
 
 from creatorlens.errors import UserError
+from creatorlens.query.model import QueryError
 
 app = typer.Typer(
     add_completion=False,
@@ -75,8 +76,19 @@ def _ingest_with_progress(
                 tasks[source.name] = bar.add_task(label, total=total)
             bar.update(tasks[source.name], completed=done, total=max(total or 0, done))
 
+        def rollup_progress(stage: str, done: int, total: int) -> None:
+            if f"rollup:{stage}" not in tasks:
+                tasks[f"rollup:{stage}"] = bar.add_task(f"rollup {stage}", total=total)
+            bar.update(tasks[f"rollup:{stage}"], completed=done, total=total)
+
         return ingest_into(
-            db, paths, keys=keys, entity=entity, batch_rows=batch_rows, progress=progress
+            db,
+            paths,
+            keys=keys,
+            entity=entity,
+            batch_rows=batch_rows,
+            progress=progress,
+            rollup_progress=rollup_progress,
         )
 
 
@@ -238,6 +250,43 @@ def keys_destroy(
 
 
 @app.command()
+def report(
+    db: DbOption,
+    creator: Annotated[str, typer.Option("--creator", help="A creator or business account.")],
+    period: Annotated[str | None, typer.Option(help="7d, 28d, 60d or 365d")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD")] = None,
+    compare: Annotated[bool, typer.Option(help="Compare with the previous period.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    policy: Annotated[Path | None, typer.Option(help="Privacy policy TOML.")] = None,
+    keys: KeysOption = None,
+) -> None:
+    """A creator's analytics report (TikTok-Studio-like), or the same result as JSON."""
+    _report(db, creator, period, start, end, compare, as_json, policy, keys)
+
+
+def _report(db, creator, period, start, end, compare, as_json, policy, keys) -> None:
+    import json
+
+    from creatorlens.query import creator_context
+    from creatorlens.query.dashboard import build_dashboard
+    from creatorlens.query.model import resolve_period
+    from creatorlens.report.terminal import render
+
+    if not Path(db).is_file():
+        raise UserError(f"{db}: no such store")
+    if period is not None and (start or end):
+        raise UserError("give either --period or --from/--to, not both")
+    with creator_context(db, creator, policy=policy, keys=keys) as (ctx, latest):
+        chosen = resolve_period(period, start, end, latest)
+        dashboard = build_dashboard(ctx, creator, chosen, compare=compare)
+    if as_json:
+        print(json.dumps(dashboard.to_json(), indent=2, default=str))
+    else:
+        render(dashboard, console)
+
+
+@app.command()
 def demo(
     workdir: Annotated[Path, typer.Option(help="Where the demo platform and store go.")] = Path(
         "creatorlens-demo"
@@ -282,6 +331,9 @@ def demo(
     for label, cell in rows.items():
         table.add_row(label, *(cell(c) for c in creators))
     console.print(table)
+    if creators:
+        console.print(f"\n[b]Report for the top creator, {creators[0].creator_id}[/b]")
+        _report(db, creators[0].creator_id, "28d", None, None, True, False, None, None)
     console.print(f"store: {db}  (creatorlens quarantine --db {db} lists refused records)")
 
 
@@ -294,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
             prog_name="creatorlens",
             standalone_mode=False,
         )
-    except UserError as exc:
+    except (UserError, QueryError) as exc:
         err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         return _exit(2)
     except typer.Exit as exc:

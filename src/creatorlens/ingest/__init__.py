@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from creatorlens.ingest.pipeline import (
     ingest_paths,
 )
 from creatorlens.ingest.pseudonym import KeyRing
+from creatorlens.rollup.refresh import refresh_rollups
 from creatorlens.store import Store
 
 __all__ = [
@@ -36,11 +37,19 @@ def ingest_into(
     entity: str | None = None,
     batch_rows: int = 750_000,
     progress: Progress | None = None,
+    refresh: bool = True,
+    rollup_progress: Callable[[str, int, int], None] | None = None,
 ) -> IngestSummary:
-    """Open the store at `db` (creating it if needed) and ingest the files into it."""
+    """Open the store at `db` (creating it if needed), ingest the files, refresh rollups."""
     paths = list(paths)
     with Store.open(db, keys=keys) as store:
-        return ingest_paths(store, paths, entity=entity, batch_rows=batch_rows, progress=progress)
+        summary = ingest_paths(
+            store, paths, entity=entity, batch_rows=batch_rows, progress=progress
+        )
+        if refresh:
+            # Dashboards read rollups only: bring them up to date with what just landed.
+            summary.rollups = refresh_rollups(store, progress=rollup_progress)
+        return summary
 
 
 def key_ring(db: str | Path, keys: str | Path | None = None) -> KeyRing:

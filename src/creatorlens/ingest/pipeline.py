@@ -35,6 +35,7 @@ from creatorlens.ingest.wire import (
     TARGET_TYPES,
     VIDEO_TYPES,
 )
+from creatorlens.rollup.refresh import mark_creators_dirty
 from creatorlens.store import Store
 
 IS_ANONYMOUS = type_in(ANONYMOUS_TYPES)
@@ -54,6 +55,7 @@ class IngestSummary:
     quarantined: int = 0
     reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
     files: list[str] = field(default_factory=list)
+    rollups: object | None = None  # the rollup refresh that followed, when one ran
 
     def add(self, other: IngestSummary) -> None:
         self.records += other.records
@@ -485,15 +487,25 @@ def _apply_opt_out_changes(store: Store, changes: list[tuple[str, bool]]) -> Non
             pid = PSEUDONYM_SQL.format(mac=mac, creator="k.creator_id")
             con.execute(
                 f"""
-                UPDATE events SET actor_opt_out = m.opt_out
-                FROM (SELECT k.creator_id, c.opt_out, {pid} AS pid
-                      FROM (SELECT DISTINCT creator_id FROM events
-                            WHERE key_id = $key_id) k, opt_out_changes c) m
-                WHERE events.key_id = $key_id AND events.creator_id = m.creator_id
-                  AND events.viewer_pid = m.pid
+                CREATE OR REPLACE TEMP TABLE opt_out_pids AS
+                SELECT k.creator_id, c.opt_out, {pid} AS pid
+                FROM (SELECT DISTINCT creator_id FROM events WHERE key_id = $key_id) k,
+                     opt_out_changes c
                 """,
                 {"ipad": ipad, "opad": opad, "key_id": key.key_id},
             )
+            touched = con.execute(
+                """
+                UPDATE events SET actor_opt_out = m.opt_out FROM opt_out_pids m
+                WHERE events.key_id = $key_id AND events.creator_id = m.creator_id
+                  AND events.viewer_pid = m.pid
+                RETURNING events.creator_id
+                """,
+                {"key_id": key.key_id},
+            ).fetchall()
+            # Past days of these creators changed in place: their rollups must be redone.
+            mark_creators_dirty(con, {c for (c,) in touched})
+        con.execute("DROP TABLE IF EXISTS opt_out_pids")
     finally:
         con.unregister("opt_out_changes")
 

@@ -63,9 +63,10 @@ class PseudonymKey:
 class KeyRing:
     """The instance's pseudonym keys, kept in a JSON file beside (never inside) the store."""
 
-    def __init__(self, path: Path, keys: list[PseudonymKey]):
+    def __init__(self, path: Path, keys: list[PseudonymKey], noise: bytes | None = None):
         self.path = path
         self.keys = keys
+        self.noise = noise
 
     @classmethod
     def load(cls, path: Path) -> KeyRing:
@@ -84,9 +85,10 @@ class KeyRing:
                 )
                 for k in raw["keys"]
             ]
+            noise = bytes.fromhex(raw["noise_secret"]) if raw.get("noise_secret") else None
         except (ValueError, KeyError, TypeError) as exc:
             raise UserError(f"key file {path} is not a creatorlens key file ({exc})") from None
-        return cls(path, keys)
+        return cls(path, keys, noise)
 
     def active(self) -> PseudonymKey:
         """The key new pseudonyms are made with; created on first use."""
@@ -94,6 +96,17 @@ class KeyRing:
             if key.active:
                 return key
         return self.rotate()
+
+    def noise_secret(self) -> bytes:
+        """The secret that seeds consistent noise in results; created on first use.
+
+        Kept apart from the pseudonym keys so rotating or destroying those does not change
+        the noise, which would let a creator average fresh draws of the same answer.
+        """
+        if self.noise is None:
+            self.noise = secrets.token_bytes(32)
+            self._save()
+        return self.noise
 
     def usable(self) -> list[PseudonymKey]:
         """Keys whose secret still exists (the active one and retired, undestroyed ones)."""
@@ -138,7 +151,8 @@ class KeyRing:
                     "secret": k.secret.hex() if k.secret else None,
                 }
                 for k in self.keys
-            ]
+            ],
+            "noise_secret": self.noise.hex() if self.noise else None,
         }
         tmp = self.path.with_name(self.path.name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

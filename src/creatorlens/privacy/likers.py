@@ -1,0 +1,119 @@
+"""Who may be named to a creator: likers by their settings, and the actors of public acts.
+
+A like is visible by the actor's settings (DESIGN.md, "Privacy classes"): the liker is
+named only if the account is public, or private and has approved the creator as a follower
+(the creator follows them, they approved it, and it has not been undone since). Everyone
+else, unknown accounts included, is counted as "and N others". The rule is one SQL view of
+"accounts this creator may name", shared by likes and the other public acts, and the
+unnamed ids never leave the database: only their count does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from creatorlens.errors import UserError
+
+# Accounts in `candidates(account_id)` that `$creator` may name. A private account is
+# nameable when the creator's latest follow of it is on, and the account approved the
+# creator (follow_approve, actor = account, target = creator) at or after that follow
+# began, i.e. after the last unfollow. Ties at one timestamp resolve to "not approved".
+_NAMEABLE = """
+creator_follow AS (
+    SELECT followee_id AS account_id,
+           arg_max(following, (ts, NOT following)) AS following,
+           max(ts) FILTER (NOT following) AS last_unfollow
+    FROM follow_log
+    WHERE follower_id = $creator AND followee_id IN (SELECT account_id FROM candidates)
+    GROUP BY followee_id
+),
+follow_began AS (
+    SELECT f.account_id, min(l.ts) AS began
+    FROM creator_follow f
+    JOIN follow_log l
+      ON l.follower_id = $creator AND l.followee_id = f.account_id AND l.following
+     AND (f.last_unfollow IS NULL OR l.ts > f.last_unfollow)
+    WHERE f.following
+    GROUP BY f.account_id
+),
+approved AS (
+    SELECT b.account_id
+    FROM follow_began b
+    WHERE EXISTS (
+        SELECT 1 FROM events e
+        WHERE e.type = 'follow_approve' AND e.actor_id = b.account_id
+          AND e.target_id = $creator AND e.ts >= b.began
+    )
+),
+nameable AS (
+    SELECT a.account_id
+    FROM accounts a
+    WHERE a.account_id IN (SELECT account_id FROM candidates)
+      AND (NOT a.is_private OR a.account_id IN (SELECT account_id FROM approved))
+)
+"""
+
+# Current likers: accounts whose last like/unlike of the video is a like (an unlike at the
+# same instant wins). Named ones newest like first; the rest only counted.
+_LIKERS = f"""
+WITH last_act AS (
+    SELECT actor_id AS account_id,
+           arg_max(type, (ts, type = 'unlike')) AS type,
+           max(ts) AS ts
+    FROM events
+    WHERE video_id = $video_id AND type IN ('like', 'unlike') AND actor_id IS NOT NULL
+    GROUP BY actor_id
+),
+candidates AS (SELECT account_id, ts FROM last_act WHERE type = 'like'),
+{_NAMEABLE}
+SELECT coalesce(list(c.account_id ORDER BY c.ts DESC, c.account_id)
+                FILTER (n.account_id IS NOT NULL), []) AS named,
+       count(*) FILTER (n.account_id IS NULL) AS others
+FROM candidates c
+LEFT JOIN nameable n ON n.account_id = c.account_id
+"""
+
+_PUBLIC_ACTOR = f"""
+WITH candidates AS (SELECT $actor AS account_id),
+{_NAMEABLE}
+SELECT count(*) > 0 FROM nameable
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Likers:
+    """The likers a creator may see: named accounts, and how many others liked."""
+
+    named: list[str]
+    others: int
+
+    def __str__(self) -> str:
+        if not self.named:
+            return f"{self.others} likes"
+        names = ", ".join(self.named)
+        return f"{names} and {self.others} others" if self.others else names
+
+
+def visible_likers(con: duckdb.DuckDBPyConnection, video_id: str) -> Likers:
+    """The current likers of a video as its creator may see them."""
+    found = con.execute(
+        "SELECT creator_id FROM videos WHERE video_id = $video_id", {"video_id": video_id}
+    ).fetchone()
+    if found is None:
+        raise UserError(f"unknown video {video_id}")
+    named, others = con.execute(
+        _LIKERS, {"video_id": video_id, "creator": found[0]}
+    ).fetchone() or ([], 0)
+    return Likers(list(named), int(others))
+
+
+def is_public_actor(con: duckdb.DuckDBPyConnection, actor_id: str, creator_id: str) -> bool:
+    """Whether the actor of a public act (comment, mention, duet, stitch, follow) is named.
+
+    Public accounts are; a private account only once it has approved `creator_id` as a
+    follower; an account the store does not know never is.
+    """
+    row = con.execute(_PUBLIC_ACTOR, {"actor": actor_id, "creator": creator_id}).fetchone()
+    return bool(row and row[0])

@@ -1,0 +1,385 @@
+"""A creator's dashboard: overview, videos, followers and what was withheld, as one value.
+
+Every figure comes from `run_query` (or, for panels the generic query cannot express, from
+a rollup read that goes through the same privacy functions), so the terminal report, the
+JSON and the web page are renderings of the same result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from creatorlens.privacy.likers import visible_likers
+from creatorlens.privacy.policy import UNKNOWN
+from creatorlens.privacy.suppression import Cell, digest, suppress_breakdown
+from creatorlens.query.model import Filter, Period, Query
+from creatorlens.query.result import Withheld
+from creatorlens.query.runner import Context, run_query
+
+OVERVIEW_METRICS = (
+    "views",
+    "plays",
+    "profile_views",
+    "likes",
+    "comments",
+    "shares",
+    "saves",
+    "followers_gained",
+    "followers_lost",
+    "followers_net",
+    "total_watch_ms",
+    "avg_watch_ms",
+    "full_watch_rate",
+    "reach",
+    "engaged_audience",
+    "new_viewers",
+    "returning_viewers",
+    "follower_viewers",
+    "non_follower_viewers",
+)
+DAILY_METRICS = (
+    "views",
+    "plays",
+    "likes",
+    "comments",
+    "shares",
+    "profile_views",
+    "followers_net",
+    "reach",
+)
+VIDEO_METRICS = (
+    "views",
+    "plays",
+    "likes",
+    "comments",
+    "shares",
+    "saves",
+    "total_watch_ms",
+    "avg_watch_ms",
+    "full_watch_rate",
+    "reach",
+)
+VIDEO_DETAIL_METRICS = (
+    "new_viewers",
+    "returning_viewers",
+    "follower_viewers",
+    "non_follower_viewers",
+    "engaged_audience",
+)
+FOLLOWER_DIMENSIONS = (
+    ("gender", "gender"),
+    ("age", "birth_year"),
+    ("country", "country"),
+    ("city", "city"),
+)
+AUDIENCE_DIMENSIONS = ("country", "age", "gender")
+
+
+@dataclass
+class Dashboard:
+    """Everything a creator sees for one period, already through the privacy policy."""
+
+    creator_id: str
+    period: Period
+    overview: dict[str, Any]
+    videos: list[dict[str, Any]]
+    followers: dict[str, Any]
+    withheld: list[Withheld] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "creator_id": self.creator_id,
+            "period": {
+                "from": self.period.start.isoformat(),
+                "to": self.period.end.isoformat(),
+                "label": self.period.label,
+            },
+            "overview": self.overview,
+            "videos": self.videos,
+            "followers": self.followers,
+            "withheld": [vars(w) for w in self.withheld],
+        }
+
+
+def build_dashboard(
+    ctx: Context,
+    creator_id: str,
+    period: Period,
+    *,
+    compare: bool = True,
+    top_videos: int = 10,
+    detail_videos: int = 3,
+    view_threshold_ms: int = 3000,
+) -> Dashboard:
+    """Assemble the dashboard sections from queries over the rollups."""
+    withheld: list[Withheld] = []
+
+    def run(metrics, dimensions=(), filters=(), **kw):
+        query = Query(
+            creator_id,
+            tuple(metrics),
+            period,
+            tuple(dimensions),
+            tuple(filters),
+            compare=kw.pop("compare", False),
+            **kw,
+        )
+        result = run_query(ctx, query)
+        withheld.extend(
+            Withheld(f"{w.what} ({', '.join(dimensions) or 'total'})", w.reason, w.detail)
+            for w in result.withheld
+        )
+        return result
+
+    summary = run(OVERVIEW_METRICS, compare=compare)
+    daily = run(DAILY_METRICS, ("day",))
+    overview = {
+        "totals": summary.totals,
+        "previous": summary.comparison,
+        "change": _change(summary.totals, summary.comparison),
+        "daily": _fill_days(daily.rows, period, DAILY_METRICS),
+        "audience": {
+            dim: _breakdown_rows(run(("reach", "views"), (dim,)), dim)
+            for dim in AUDIENCE_DIMENSIONS
+        },
+        "traffic_sources": run(("plays", "views"), ("source",), order_by=(("plays", "desc"),)).rows,
+    }
+
+    videos = run(
+        VIDEO_METRICS, ("video",), order_by=(("views", "desc"), ("video", "asc")), limit=top_videos
+    ).rows
+    meta = _video_meta(ctx, [v["video"] for v in videos])
+    for rank, video in enumerate(videos):
+        video.update(meta.get(video["video"], {}))
+        if rank < detail_videos:
+            video.update(_video_detail(ctx, run, video, period, view_threshold_ms))
+
+    followers = _followers(ctx, creator_id, period, run, withheld)
+    return Dashboard(creator_id, period, overview, videos, followers, withheld)
+
+
+def _change(now: dict, before: dict | None) -> dict[str, float | None]:
+    if not before:
+        return {}
+    out = {}
+    for key, value in now.items():
+        old = before.get(key)
+        if isinstance(value, int | float) and isinstance(old, int | float) and old:
+            out[key] = round((value - old) / old, 4)
+        else:
+            out[key] = None
+    return out
+
+
+def _fill_days(rows: list[dict], period: Period, metrics: tuple[str, ...]) -> list[dict]:
+    """One row per day of the period, zeros where nothing happened."""
+    by_day = {r["day"]: r for r in rows}
+    out = []
+    for i in range(period.days):
+        day = (period.start + timedelta(days=i)).isoformat()
+        out.append(by_day.get(day) or {"day": day, **{m: 0 for m in metrics}})
+    return out
+
+
+def _breakdown_rows(result, dim: str) -> dict[str, Any]:
+    return {
+        "rows": result.rows,
+        "total": result.totals,
+        "withheld": [vars(w) for w in result.withheld],
+    }
+
+
+def _video_meta(ctx: Context, video_ids: list[str]) -> dict[str, dict]:
+    if not video_ids:
+        return {}
+    rows = ctx.con.execute(
+        "SELECT video_id, posted_at, duration_ms, caption, hashtags FROM videos "
+        "WHERE video_id IN (SELECT unnest($ids))",
+        {"ids": video_ids},
+    ).fetchall()
+    return {
+        v: {
+            "posted_at": p.isoformat() if p else None,
+            "duration_ms": d,
+            "caption": c,
+            "hashtags": list(h or []),
+        }
+        for v, p, d, c, h in rows
+    }
+
+
+def _video_detail(ctx: Context, run, video: dict, period: Period, threshold: int) -> dict:
+    """Per-video panels: retention, sources, channels, audience, likers."""
+    only = (Filter("video", "is", (video["video"],)),)
+    detail = run(VIDEO_DETAIL_METRICS, (), only).totals
+    likers = visible_likers(ctx.con, video["video"])
+    return {
+        **detail,
+        "traffic_sources": run(
+            ("plays", "views"), ("source",), only, order_by=(("plays", "desc"),)
+        ).rows,
+        "share_channels": run(("shares",), ("channel",), only, order_by=(("shares", "desc"),)).rows,
+        "retention": retention_curve(ctx, video["video"], period),
+        "likers": {"named": list(likers.named), "others": likers.others},
+    }
+
+
+def retention_curve(ctx: Context, video_id: str, period: Period) -> list[dict[str, Any]]:
+    """Share of plays still watching at each second (or 1 % of duration for long videos)."""
+    rows = ctx.con.execute(
+        """
+        SELECT bucket, sum(plays) FROM rollup_retention_daily
+        WHERE video_id = $v AND local_date BETWEEN $s AND $e GROUP BY bucket ORDER BY bucket
+        """,
+        {"v": video_id, "s": period.start, "e": period.end},
+    ).fetchall()
+    duration = ctx.con.execute(
+        "SELECT duration_ms FROM videos WHERE video_id = ?", [video_id]
+    ).fetchone()
+    total = sum(n for _, n in rows)
+    if not total or not duration:
+        return []
+    width = 1000 if duration[0] <= 100_000 else duration[0] / 100
+    buckets = int(-(-duration[0] // width))
+    reached = dict(rows)
+    curve, remaining = [], total
+    for b in range(buckets + 1):
+        curve.append({"at_ms": int(b * width), "share": round(remaining / total, 4)})
+        remaining -= reached.get(b, 0)
+    return curve
+
+
+def _followers(ctx: Context, creator_id: str, period: Period, run, withheld) -> dict[str, Any]:
+    totals = run(("followers_total", "followers_gained", "followers_lost", "followers_net")).totals
+    growth = run(("followers_gained", "followers_lost", "followers_net"), ("day",)).rows
+    series = _fill_days(growth, period, ("followers_gained", "followers_lost", "followers_net"))
+    running = totals["followers_total"] - sum(r["followers_net"] or 0 for r in series)
+    for row in series:
+        running += row["followers_net"] or 0
+        row["followers_total"] = running
+    demographics = {}
+    for name, column in FOLLOWER_DIMENSIONS:
+        demographics[name] = follower_breakdown(ctx, creator_id, period.end, name, column)
+        withheld.extend(
+            Withheld(f"followers {w['what']}", w["reason"], w["detail"])
+            for w in demographics[name]["withheld"]
+        )
+    return {
+        **totals,
+        "growth": series,
+        **demographics,
+        "activity": follower_activity(ctx, creator_id, period),
+        "videos_followers_watched": videos_followers_watched(ctx, creator_id, period),
+    }
+
+
+_FOLLOWERS_AT = """
+WITH tz AS (SELECT coalesce(max(timezone), 'UTC') AS name FROM accounts WHERE account_id = $c),
+current AS (
+    SELECT follower_id FROM follow_log
+    WHERE followee_id = $c
+      AND ts < timezone((SELECT name FROM tz), ($end + INTERVAL 1 DAY)::TIMESTAMP)
+    GROUP BY follower_id HAVING arg_max(following, ts)
+)
+"""
+
+
+# Followers' ages at the end of the period, in the viewers' buckets (every minor is 13-17).
+AGE_AT_END = """
+CASE WHEN a.birth_year IS NULL THEN NULL
+     WHEN year($end) - a.birth_year < 18 THEN '13-17'
+     WHEN year($end) - a.birth_year < 25 THEN '18-24'
+     WHEN year($end) - a.birth_year < 35 THEN '25-34'
+     WHEN year($end) - a.birth_year < 45 THEN '35-44'
+     WHEN year($end) - a.birth_year < 55 THEN '45-54'
+     ELSE '55+' END
+"""
+
+
+def follower_breakdown(ctx: Context, creator_id: str, end: date, name: str, column: str):
+    """Followers at the end of the period by one attribute, through the privacy policy."""
+    params = {"c": creator_id, "end": end}
+    value = AGE_AT_END if name == "age" else f"a.{column}::VARCHAR"
+    rows = ctx.con.execute(
+        _FOLLOWERS_AT
+        + f"""
+        SELECT coalesce({value}, 'unknown') AS value,
+               coalesce(a.analytics_opt_out, false) AS opted_out,
+               count(*) AS people
+        FROM current f LEFT JOIN accounts a ON a.account_id = f.follower_id
+        GROUP BY ALL
+        """,
+        params,
+    ).fetchall()
+    cells = [Cell(v or UNKNOWN, n) for v, out, n in rows if not out]
+    opted = sum(n for _, out, n in rows if out)
+    breakdown = suppress_breakdown(
+        cells,
+        population=sum(c.people for c in cells),
+        policy=ctx.policy,
+        dimension=name,
+        secret=ctx.secret,
+        scope=digest(creator_id, "followers", name),  # the cells themselves are digested too
+        minors=None if name == "age" else _follower_minors(ctx, creator_id, end),
+        opted_out_people=opted,
+    )
+    shown = [{"value": r.value, "followers": r.people} for r in breakdown.rows]
+    if breakdown.other is not None:
+        shown.append({"value": "other", "followers": breakdown.other.people})
+    return {
+        "rows": shown,
+        "total": breakdown.total.people if breakdown.total else None,
+        "withheld": [
+            {"what": w.what, "reason": str(w.reason), "detail": f"{w.rows} rows"}
+            for w in breakdown.withheld
+        ],
+    }
+
+
+def _follower_minors(ctx: Context, creator_id: str, end: date) -> int:
+    row = ctx.con.execute(
+        _FOLLOWERS_AT
+        + """
+        SELECT count(*) FROM current f JOIN accounts a ON a.account_id = f.follower_id
+        WHERE NOT a.analytics_opt_out AND year($end) - a.birth_year < 18
+        """,
+        {"c": creator_id, "end": end},
+    ).fetchone()
+    return int(row[0])
+
+
+def follower_activity(ctx: Context, creator_id: str, period: Period) -> list[dict[str, Any]]:
+    """Plays by followers of the creator's videos, by weekday × hour in the creator's zone."""
+    rows = ctx.con.execute(
+        """
+        SELECT isodow(local_date) AS weekday, local_hour AS hour, sum(plays) AS plays
+        FROM rollup_follower_hourly
+        WHERE creator_id = $c AND local_date BETWEEN $s AND $e
+        GROUP BY ALL ORDER BY weekday, hour
+        """,
+        {"c": creator_id, "s": period.start, "e": period.end},
+    ).fetchall()
+    return [{"weekday": w, "hour": h, "plays": int(p)} for w, h, p in rows]
+
+
+def videos_followers_watched(
+    ctx: Context, creator_id: str, period: Period, limit: int = 10
+) -> list[dict[str, Any]]:
+    """Videos of any creator most played by this creator's followers (counts only).
+
+    A video is listed only when its plays by followers reach k_min, so no row can stand for
+    a handful of identifiable followers.
+    """
+    rows = ctx.con.execute(
+        """
+        SELECT w.video_id, v.creator_id, sum(w.plays) AS plays
+        FROM follower_watch_daily w LEFT JOIN videos v ON v.video_id = w.video_id
+        WHERE w.followed_id = $c AND w.day BETWEEN $s AND $e
+        GROUP BY ALL HAVING sum(w.plays) >= $k
+        ORDER BY plays DESC, w.video_id LIMIT $n
+        """,
+        {"c": creator_id, "s": period.start, "e": period.end, "k": ctx.policy.k_min, "n": limit},
+    ).fetchall()
+    return [{"video": v, "creator_id": c, "plays": int(p)} for v, c, p in rows]

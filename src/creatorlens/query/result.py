@@ -1,0 +1,52 @@
+"""The one result type every interface renders: rows, totals, comparison, and what was withheld."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from creatorlens.query.model import Query
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """Something the privacy policy kept back, and why (never which person it protects)."""
+
+    what: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """A query's answer after the privacy policy: safe to show to the creator."""
+
+    query: Query
+    rows: list[Row]
+    totals: Row
+    comparison: Row | None = None
+    withheld: list[Withheld] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for JSON: the same content the terminal and web render."""
+        q = self.query
+        return {
+            "query": {
+                "creator_id": q.creator_id,
+                "metrics": list(q.metrics),
+                "dimensions": list(q.dimensions),
+                "filters": [[f.op, f.dimension, list(f.values)] for f in q.filters],
+                "period": {
+                    "from": q.period.start.isoformat(),
+                    "to": q.period.end.isoformat(),
+                    "label": q.period.label,
+                },
+                "compare": q.compare,
+            },
+            "rows": self.rows,
+            "totals": self.totals,
+            "comparison": self.comparison,
+            "withheld": [asdict(w) for w in self.withheld],
+        }

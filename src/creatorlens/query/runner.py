@@ -1,0 +1,401 @@
+"""Running a query: SQL over the rollups, derived metrics, comparison, then the privacy policy.
+
+A short pipeline, as in Plausible's query runner: pick a rollup per metric group, execute,
+merge the groups on the dimension values, derive ratios and nets, add the comparison period
+as its own step, and hand every row to the privacy policy before it leaves.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from creatorlens.privacy.policy import UNKNOWN, PrivacyPolicy
+from creatorlens.privacy.suppression import (
+    Cell,
+    Window,
+    check_filters,
+    check_window,
+    digest,
+    suppress_breakdown,
+)
+from creatorlens.query.metrics import DERIVED, DIMENSIONS, METRICS, SOURCES, derive
+from creatorlens.query.model import Query, QueryError
+from creatorlens.query.result import QueryResult, Withheld
+
+Row = dict[str, Any]
+
+
+@dataclass
+class RawResult:
+    """Rows and totals before the privacy policy; never leaves the query package."""
+
+    rows: list[Row]
+    totals: Row
+    people: dict[tuple, int] = field(default_factory=dict)
+    population: int | None = None
+
+
+def _where(query: Query, start: date, end: date, person_scope: bool) -> tuple[str, dict]:
+    clauses = ["creator_id = $creator", "local_date BETWEEN $start AND $end"]
+    params: dict[str, Any] = {"creator": query.creator_id, "start": start, "end": end}
+    for i, f in enumerate(query.filters):
+        column = DIMENSIONS[f.dimension].column
+        names = [f"f{i}_{j}" for j in range(len(f.values))]
+        params.update({n: _typed(f.dimension, v) for n, v in zip(names, f.values, strict=True)})
+        values = ", ".join(f"${n}" for n in names)
+        negate = "NOT " if f.op == "is_not" else ""
+        clauses.append(f"{negate}({column}) IN ({values})")
+    if person_scope:
+        # Opted-out viewers count in totals, never in anything cut by a person's attribute.
+        clauses.append("NOT opt_out")
+    return " AND ".join(clauses), params
+
+
+def _typed(dimension: str, value: str) -> Any:
+    if dimension == "hour":
+        try:
+            return int(value)
+        except ValueError:
+            raise QueryError("filters", f"hour must be 0-23, not {value!r}") from None
+    if dimension == "day":
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise QueryError("filters", f"day must be YYYY-MM-DD, not {value!r}") from None
+    return value
+
+
+def involves_person(query: Query) -> bool:
+    """Whether the query cuts the audience by a person's attribute (dimension or filter)."""
+    used = set(query.dimensions) | {f.dimension for f in query.filters}
+    return any(DIMENSIONS[d].person for d in used)
+
+
+def base_metrics(metrics: tuple[str, ...]) -> list[str]:
+    """The stored metrics a query needs, derived metrics expanded into their parts."""
+    needed: list[str] = []
+    for name in metrics:
+        for part in DERIVED.get(name, (name,)):
+            if part not in needed:
+                needed.append(part)
+    return needed
+
+
+def execute(con: duckdb.DuckDBPyConnection, query: Query, start: date, end: date) -> RawResult:
+    """Compute the query's rows and totals for one period, straight from the rollups."""
+    dims = query.dimensions
+    used = set(dims) | {f.dimension for f in query.filters}
+    person = involves_person(query)
+    by_source: dict[str, list[str]] = defaultdict(list)
+    special: list[str] = []
+    for name in base_metrics(query.metrics):
+        metric = METRICS[name]
+        if not metric.sources:
+            special.append(name)
+            continue
+        by_source[metric.source_for(used) or ""].append(name)
+    if person:
+        by_source.setdefault("audience", [])  # for the people behind each cell
+
+    merged: dict[tuple, Row] = {}
+    people: dict[tuple, int] = {}
+    for source, names in by_source.items():
+        table = SOURCES[source][0]
+        for key, row in _source_rows(con, query, table, source, names, start, end, person):
+            target = merged.setdefault(key, dict(zip(dims, key, strict=True)))
+            if "_people" in row:
+                people[key] = row.pop("_people")
+            target.update(row)
+    rows = list(merged.values())
+    for name in special:
+        if name == "followers_total":
+            total = followers_total(con, query.creator_id, end)
+            for row in rows or [{}]:
+                row["followers_total"] = total
+            if not rows:
+                rows = [{"followers_total": total}]
+    for row in rows:
+        for name in query.metrics:
+            if name in DERIVED:
+                row[name] = derive(name, row)
+        for name in base_metrics(query.metrics):
+            row.setdefault(name, 0)
+    return RawResult(rows=rows, totals={}, people=people)
+
+
+def _source_rows(
+    con: duckdb.DuckDBPyConnection,
+    query: Query,
+    table: str,
+    source: str,
+    names: list[str],
+    start: date,
+    end: date,
+    person: bool,
+):
+    dims = query.dimensions
+    dim_cols = [f"{DIMENSIONS[d].column} AS d{i}" for i, d in enumerate(dims)]
+    where, params = _where(query, start, end, person and source == "audience")
+    aggs = []
+    lifecycle = [
+        n
+        for n in names
+        if METRICS[n].sources
+        and dict(METRICS[n].sources)[source] in ("NEW_VIEWERS", "RETURNING_VIEWERS")
+    ]
+    for n in names:
+        expr = dict(METRICS[n].sources)[source]
+        if n in lifecycle:
+            expr = (
+                "count(DISTINCT viewer_pid) FILTER (seen_before IS NULL)"
+                if expr == "NEW_VIEWERS"
+                else "count(DISTINCT viewer_pid) FILTER (seen_before IS NOT NULL)"
+            )
+        aggs.append(f"{expr} AS m_{n}")
+    if person and source == "audience":
+        aggs.append("count(DISTINCT viewer_pid) AS _people")
+    group = f"GROUP BY {', '.join(f'd{i}' for i in range(len(dims)))}" if dims else ""
+    select = ", ".join(dim_cols + aggs) or "1"
+    if lifecycle:
+        params["lookback"] = start - timedelta(days=365)
+        sql = f"""
+            WITH earlier AS (
+                SELECT DISTINCT viewer_pid AS seen_before FROM {table}
+                WHERE creator_id = $creator AND local_date >= $lookback AND local_date < $start
+            ),
+            window_rows AS (
+                SELECT * FROM {table} w LEFT JOIN earlier e ON e.seen_before = w.viewer_pid
+                WHERE {where}
+            )
+            SELECT {select} FROM window_rows {group}
+        """
+    else:
+        sql = f"SELECT {select} FROM {table} WHERE {where} {group}"
+    cursor = con.execute(sql, params)
+    columns = [d[0] for d in cursor.description]
+    for values in cursor.fetchall():
+        record = dict(zip(columns, values, strict=True))
+        key = tuple(_plain(record[f"d{i}"]) for i in range(len(dims)))
+        row = {c[2:]: _plain(v) for c, v in record.items() if c.startswith("m_")}
+        if "_people" in record:
+            row["_people"] = record["_people"]
+        yield key, row
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "is_integer") and not isinstance(value, float):
+        return int(value)
+    return value
+
+
+def followers_total(con: duckdb.DuckDBPyConnection, creator_id: str, end: date) -> int:
+    """Accounts following the creator at the end of `end` in the creator's time zone."""
+    row = con.execute(
+        """
+        WITH tz AS (
+            SELECT coalesce(max(timezone), 'UTC') AS name FROM accounts WHERE account_id = $c
+        ),
+        cutoff AS (
+            SELECT timezone((SELECT name FROM tz), ($end + INTERVAL 1 DAY)::TIMESTAMP) AS cutoff_at
+        )
+        SELECT count(*) FROM (
+            SELECT arg_max(following, ts) AS following FROM follow_log
+            WHERE followee_id = $c AND ts < (SELECT cutoff_at FROM cutoff)
+            GROUP BY follower_id
+        ) WHERE following
+        """,
+        {"c": creator_id, "end": end},
+    ).fetchone()
+    return int(row[0])
+
+
+def totals_query(query: Query) -> Query:
+    """The same question without dimensions: the totals line."""
+    return replace(query, dimensions=(), order_by=(), limit=None)
+
+
+# --- the pipeline: execute, compare, protect ------------------------------------------------
+
+ADDITIVE_AUDIENCE = ("plays", "views", "total_watch_ms")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a run needs besides the query: the store, the policy and the noise secret."""
+
+    con: duckdb.DuckDBPyConnection
+    policy: PrivacyPolicy
+    secret: bytes
+    timezone: str
+
+
+def run_query(ctx: Context, query: Query) -> QueryResult:
+    """Run a query and return only what the privacy policy lets the creator see."""
+    result = _protected(ctx, query, query.period.start, query.period.end)
+    comparison = None
+    if query.compare:
+        previous = query.period.previous()
+        comparison = _protected(ctx, query, previous.start, previous.end).totals
+    rows = _ordered(query, result.rows)
+    return QueryResult(query, rows, result.totals, comparison, result.withheld)
+
+
+def _ordered(query: Query, rows: list[Row]) -> list[Row]:
+    order = query.order_by or tuple((d, "asc") for d in query.dimensions if d in ("day", "hour"))
+    for name, direction in reversed(order):
+        rows.sort(key=lambda r, n=name: (r.get(n) is None, r.get(n)), reverse=direction == "desc")
+    return rows[: query.limit] if query.limit else rows
+
+
+def _protected(ctx: Context, query: Query, start: date, end: date) -> QueryResult:
+    totals_raw = execute(ctx.con, totals_query(query), start, end)
+    totals = totals_raw.rows[0] if totals_raw.rows else {m: 0 for m in query.metrics}
+    if not involves_person(query):
+        raw = execute(ctx.con, query, start, end) if query.dimensions else totals_raw
+        rows = raw.rows if query.dimensions else []
+        return QueryResult(query, [_public(query, r) for r in rows], _public(query, totals))
+    return _person_breakdown(ctx, query, start, end, totals_raw)
+
+
+def _public(query: Query, row: Row) -> Row:
+    """Only the dimensions and metrics asked, in a stable order."""
+    return {k: row.get(k) for k in (*query.dimensions, *query.metrics)}
+
+
+def _person_breakdown(
+    ctx: Context, query: Query, start: date, end: date, totals_raw: RawResult
+) -> QueryResult:
+    policy = ctx.policy
+    person_dims = [d for d in query.dimensions if DIMENSIONS[d].person]
+    others = [d for d in query.dimensions if not DIMENSIONS[d].person]
+    if len(person_dims) > 1 or others:
+        raise QueryError(
+            "dimensions", "a breakdown by a person's attribute takes that one dimension only"
+        )
+    unsupported = [m for m in query.metrics if m not in (*ADDITIVE_AUDIENCE, "reach")]
+    if unsupported:
+        raise QueryError(
+            "metrics",
+            f"{', '.join(unsupported)} cannot be shown by a person's attribute "
+            f"(allowed: {', '.join((*ADDITIVE_AUDIENCE, 'reach'))})",
+        )
+    window = Window(
+        _local_midnight(start, ctx.timezone),
+        _local_midnight(end + timedelta(days=1), ctx.timezone),
+        ctx.timezone,
+    )
+    # The scope names the question and fingerprints the data in the window (its totals),
+    # not its dates: the same data asked about through another window gets the same noise.
+    scope = digest(
+        query.creator_id,
+        query.metrics,
+        query.dimensions,
+        [(f.op, f.dimension, f.values) for f in query.filters],
+        sorted(totals_raw.rows[0].items()) if totals_raw.rows else [],
+    )
+    population = _population(ctx.con, query, start, end)
+    refusal = check_window(window, policy=policy) or check_filters(
+        {
+            f.dimension: ",".join(f.values) if f.op == "is" else "not " + ",".join(f.values)
+            for f in query.filters
+            if DIMENSIONS[f.dimension].person
+        },
+        population=population,
+        policy=policy,
+        secret=ctx.secret,
+        scope=scope,
+    )
+    if refusal is not None:
+        withheld = [Withheld("result", str(refusal.reason), refusal.detail)]
+        return QueryResult(query, [], {m: None for m in query.metrics}, None, withheld)
+    if not person_dims:  # person filters only: a filtered total
+        return QueryResult(query, [], _public(query, totals_raw.rows[0]))
+
+    dim = person_dims[0]
+    raw = execute(ctx.con, query, start, end)
+    measures = [m for m in query.metrics if m in ADDITIVE_AUDIENCE]
+    cells = [
+        Cell(
+            value=str(row[dim]) if row[dim] is not None else UNKNOWN,
+            people=raw.people.get((row[dim],), 0),
+            measures={m: int(row.get(m) or 0) for m in measures},
+        )
+        for row in raw.rows
+    ]
+    opted_people, opted_measures = _opted_out(ctx.con, query, start, end, measures)
+    breakdown = suppress_breakdown(
+        cells,
+        population=population,
+        policy=policy,
+        dimension=dim,
+        secret=ctx.secret,
+        scope=scope,
+        minors=None if dim == "age" else _minors(ctx.con, query, start, end),
+        opted_out_people=opted_people,
+        opted_out_measures=opted_measures,
+    )
+    withheld = [
+        Withheld(
+            w.what,
+            str(w.reason),
+            f"{w.rows} rows" + (f" merged into {w.merged_into}" if w.merged_into else ""),
+        )
+        for w in breakdown.withheld
+    ]
+    if breakdown.total is None:
+        return QueryResult(query, [], {m: None for m in query.metrics}, None, withheld)
+
+    def shown(value: str, people: int, values: dict[str, int]) -> Row:
+        row: Row = {dim: value}
+        for m in query.metrics:
+            row[m] = people if m == "reach" else values.get(m)
+        return row
+
+    rows = [shown(r.value, r.people, r.measures) for r in breakdown.rows]
+    if breakdown.other is not None:
+        rows.append(shown("other", breakdown.other.people, breakdown.other.measures))
+    totals = shown("total", breakdown.total.people, breakdown.total.measures)
+    totals.pop(dim)
+    return QueryResult(query, rows, totals, None, withheld)
+
+
+def _local_midnight(day: date, tz: str) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz))
+
+
+def _opted_out(con, query: Query, start: date, end: date, measures: list[str]):
+    where, params = _where(query, start, end, person_scope=False)
+    aggs = ", ".join(f"coalesce({dict(METRICS[m].sources)['audience']}, 0)" for m in measures)
+    row = con.execute(
+        f"SELECT count(DISTINCT viewer_pid){', ' + aggs if aggs else ''} "
+        f"FROM rollup_audience_daily WHERE {where} AND opt_out",
+        params,
+    ).fetchone()
+    return int(row[0]), {m: int(v) for m, v in zip(measures, row[1:], strict=True)}
+
+
+def _population(con, query: Query, start: date, end: date) -> int:
+    """Distinct viewers behind a person breakdown or filter, opt-outs excluded."""
+    where, params = _where(query, start, end, person_scope=True)
+    row = con.execute(
+        f"SELECT count(DISTINCT viewer_pid) FROM rollup_audience_daily WHERE {where}", params
+    ).fetchone()
+    return int(row[0])
+
+
+def _minors(con, query: Query, start: date, end: date) -> int:
+    where, params = _where(query, start, end, person_scope=True)
+    row = con.execute(
+        f"SELECT count(DISTINCT viewer_pid) FROM rollup_audience_daily "
+        f"WHERE {where} AND age_bucket = '13-17'",
+        params,
+    ).fetchone()
+    return int(row[0])

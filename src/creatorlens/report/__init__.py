@@ -1,0 +1,1 @@
+"""Renderings of a creator's dashboard for the terminal."""

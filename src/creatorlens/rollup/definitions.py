@@ -1,0 +1,361 @@
+"""Every rollup defined once, as data, and rendered to SQL that both DuckDB and Spark run.
+
+A rollup is a grain (the columns it groups by), measures (aggregates) and a filter over
+one relation, `rollup_input`: the events with a creator, each with its creator-local date
+and hour and its video's duration. The SQL uses only what both engines accept (CASE,
+count/sum/max/bool_or, least/floor/ceil, CAST, plain joins); the few spellings that differ
+live in a `Dialect`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+# Event columns the rollups read, carried unchanged into `rollup_input`.
+EVENT_COLUMNS = (
+    "type",
+    "creator_id",
+    "video_id",
+    "viewer_pid",
+    "key_id",
+    "watched_ms",
+    "source",
+    "channel",
+    "actor_age_bucket",
+    "actor_gender",
+    "actor_country",
+    "actor_city",
+    "actor_language",
+    "actor_opt_out",
+    "actor_is_follower",
+)
+# Columns `rollup_input` adds: the day and hour in the creator's time zone, and the
+# duration of the event's video (NULL for events without one).
+INPUT_COLUMNS = (*EVENT_COLUMNS, "local_date", "local_hour", "video_duration_ms")
+
+# Bound parameters a rollup may use, written `{name}` in expressions.
+PARAMETERS = ("view_threshold_ms",)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one engine spells the few things the shared SQL subset cannot."""
+
+    name: str
+    # The wall-clock time of a UTC instant `{ts}` in IANA zone `{tz}`.
+    local_timestamp: str
+    # A named bound parameter.
+    parameter: str
+    # Store types renamed for this engine (the rest are spelled the same).
+    types: dict[str, str] = field(default_factory=dict)
+
+    def type(self, name: str) -> str:
+        return self.types.get(name, name)
+
+
+DUCKDB = Dialect("duckdb", "timezone({tz}, {ts})", "${name}")
+# Spark must run with spark.sql.session.timeZone = UTC, so that casting the shifted
+# timestamp to DATE and taking its hour reads the wall clock unchanged. Parquet stores
+# DuckDB's UBIGINT as UINT64, which Spark reads as DECIMAL(20,0).
+SPARK = Dialect(
+    "spark",
+    "from_utc_timestamp({ts}, {tz})",
+    ":{name}",
+    {"VARCHAR": "STRING", "UBIGINT": "DECIMAL(20,0)"},
+)
+DIALECTS = {d.name: d for d in (DUCKDB, SPARK)}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One output column: its name, its SQL over `rollup_input`, and its stored type."""
+
+    name: str
+    type: str
+    sql: str | None = None  # None: the input column of the same name, unchanged
+
+    @property
+    def expression(self) -> str:
+        return self.sql or self.name
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """A table of aggregates: one row per distinct grain, measures over `where`."""
+
+    name: str
+    doc: str
+    grain: tuple[Column, ...]
+    measures: tuple[Column, ...]
+    where: str
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return self.grain + self.measures
+
+
+# --- building blocks -----------------------------------------------------------------------
+
+CREATOR = Column("creator_id", "VARCHAR")
+VIDEO = Column("video_id", "VARCHAR")
+LOCAL_DATE = Column("local_date", "DATE")
+IS_VIEW = "type = 'view'"
+IS_COUNTED_VIEW = "type = 'view' AND watched_ms >= {view_threshold_ms}"
+
+
+def count_of(name: str, condition: str) -> Column:
+    """How many input rows meet `condition` (0, never NULL, when none do)."""
+    return Column(name, "BIGINT", f"count(CASE WHEN {condition} THEN 1 END)")
+
+
+def sum_of(name: str, value: str, condition: str) -> Column:
+    """The sum of `value` over the rows meeting `condition` (0 when none do)."""
+    return Column(name, "BIGINT", f"coalesce(sum(CASE WHEN {condition} THEN {value} END), 0)")
+
+
+def type_is(*types: str) -> str:
+    return "type IN (" + ", ".join(f"'{t}'" for t in types) + ")"
+
+
+PLAY_MEASURES = (
+    count_of("plays", IS_VIEW),
+    count_of("views", IS_COUNTED_VIEW),
+    sum_of("watch_ms", "watched_ms", IS_VIEW),
+)
+
+# Retention buckets: width W = 1000 ms up to 100 s of duration D, else D / 100, and
+# N = ceil(D / W) buckets; a play lands in least(floor(watched / W), N), so bucket N means
+# it reached the end. For long videos floor(watched / (D / 100)) is computed as
+# floor(watched * 100 / D): one rounding instead of two, so a play of exactly D lands in
+# bucket 100, not 99.
+RETENTION_BUCKET = """CASE WHEN video_duration_ms <= 100000
+                 THEN least(floor(watched_ms / 1000), ceil(video_duration_ms / 1000))
+                 ELSE least(floor(watched_ms * 100 / video_duration_ms), 100) END"""
+
+
+# --- the rollups ---------------------------------------------------------------------------
+
+ROLLUPS: tuple[Rollup, ...] = (
+    Rollup(
+        name="rollup_video_hourly",
+        doc="Plays, watch time and engagement of each video per creator-local hour.",
+        grain=(CREATOR, VIDEO, LOCAL_DATE, Column("local_hour", "INTEGER")),
+        measures=(
+            *PLAY_MEASURES,
+            count_of("full_watches", "type = 'view' AND watched_ms >= video_duration_ms"),
+            count_of("likes", "type = 'like'"),
+            count_of("unlikes", "type = 'unlike'"),
+            count_of("comments", "type = 'comment'"),
+            count_of("shares", "type = 'share'"),
+            count_of("saves", "type = 'save'"),
+            # Duets and stitches are counted on the original (the event's video_id).
+            count_of("duets", "type = 'duet'"),
+            count_of("stitches", "type = 'stitch'"),
+            # A mention's creator is the account mentioned and its video the one that
+            # mentions them, which is usually another creator's.
+            count_of("mentions", "type = 'mention'"),
+        ),
+        where="video_id IS NOT NULL AND "
+        + type_is(
+            "view", "like", "unlike", "comment", "share", "save", "duet", "stitch", "mention"
+        ),
+    ),
+    Rollup(
+        name="rollup_video_source_daily",
+        doc="Plays of each video per creator-local day and traffic source.",
+        grain=(CREATOR, VIDEO, LOCAL_DATE, Column("source", "VARCHAR")),
+        measures=PLAY_MEASURES,
+        where=IS_VIEW,
+    ),
+    Rollup(
+        name="rollup_share_channel_daily",
+        doc="Shares of each video per creator-local day and share channel.",
+        grain=(CREATOR, VIDEO, LOCAL_DATE, Column("channel", "VARCHAR")),
+        measures=(count_of("shares", "type = 'share'"),),
+        where="type = 'share'",
+    ),
+    Rollup(
+        name="rollup_creator_daily",
+        doc="Profile views and follower changes of each account per creator-local day.",
+        grain=(CREATOR, LOCAL_DATE),
+        measures=(
+            count_of("profile_views", "type = 'profile_view'"),
+            count_of("followers_gained", "type = 'follow'"),
+            count_of("followers_lost", "type = 'unfollow'"),
+        ),
+        where=type_is("profile_view", "follow", "unfollow"),
+    ),
+    Rollup(
+        name="rollup_audience_daily",
+        doc="Each viewer pseudonym's plays of a video per creator-local day, with attributes.",
+        grain=(
+            CREATOR,
+            VIDEO,
+            LOCAL_DATE,
+            Column("viewer_pid", "UBIGINT"),
+            Column("key_id", "VARCHAR"),
+        ),
+        measures=(
+            # A viewer who followed during the day counts as a follower that day.
+            Column("is_follower", "BOOLEAN", "bool_or(actor_is_follower)"),
+            # Attributes are taken per event at ingest and agree for one pseudonym in
+            # practice; max() rather than any_value() keeps a rebuild identical.
+            Column("age_bucket", "VARCHAR", "max(actor_age_bucket)"),
+            Column("gender", "VARCHAR", "max(actor_gender)"),
+            Column("country", "VARCHAR", "max(actor_country)"),
+            Column("city", "VARCHAR", "max(actor_city)"),
+            Column("language", "VARCHAR", "max(actor_language)"),
+            Column("opt_out", "BOOLEAN", "bool_or(actor_opt_out)"),
+            *PLAY_MEASURES,
+        ),
+        where="type = 'view' AND viewer_pid IS NOT NULL",
+    ),
+    Rollup(
+        name="rollup_engaged_daily",
+        doc="Each pseudonym's likes, comments and shares of a video per creator-local day.",
+        grain=(CREATOR, VIDEO, LOCAL_DATE, Column("viewer_pid", "UBIGINT")),
+        measures=(
+            count_of("likes", "type = 'like'"),
+            count_of("comments", "type = 'comment'"),
+            count_of("shares", "type = 'share'"),
+        ),
+        where="video_id IS NOT NULL AND viewer_pid IS NOT NULL AND "
+        + type_is("like", "comment", "share"),
+    ),
+    Rollup(
+        name="rollup_retention_daily",
+        doc="Plays of each video per creator-local day by how far they got (retention).",
+        grain=(CREATOR, VIDEO, LOCAL_DATE, Column("bucket", "INTEGER", RETENTION_BUCKET)),
+        measures=(count_of("plays", IS_VIEW),),
+        where="type = 'view' AND video_duration_ms IS NOT NULL",
+    ),
+)
+
+ROLLUP_TABLES: tuple[str, ...] = tuple(r.name for r in ROLLUPS)
+BY_NAME = {r.name: r for r in ROLLUPS}
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+def dialect_of(dialect: str | Dialect) -> Dialect:
+    if isinstance(dialect, Dialect):
+        return dialect
+    try:
+        return DIALECTS[dialect]
+    except KeyError:
+        raise ValueError(
+            f"unknown dialect {dialect!r}; expected one of {sorted(DIALECTS)}"
+        ) from None
+
+
+def _bind(sql: str, dialect: Dialect) -> str:
+    return sql.format(**{p: dialect.parameter.format(name=p) for p in PARAMETERS})
+
+
+def input_ctes(
+    dialect: str | Dialect = "duckdb",
+    *,
+    keys: str | None = None,
+    events_filter: str | None = None,
+) -> list[tuple[str, str]]:
+    """The named CTEs that define `rollup_input`, optionally narrowed.
+
+    `keys` names a relation of (creator_id, local_date) to keep only those creator-days;
+    `events_filter` is an extra condition on the events row `e`, in the dialect's SQL.
+    """
+    d = dialect_of(dialect)
+    local_ts = d.local_timestamp.format(ts="e.ts", tz="coalesce(a.timezone, 'UTC')")
+    events_where = "e.creator_id IS NOT NULL"
+    if events_filter:
+        events_where += f" AND ({events_filter})"
+    # The creator's time zone comes from their account; a creator with no account row is
+    # on UTC.
+    located = f"""
+    SELECT {_list(f"e.{c}" for c in EVENT_COLUMNS)},
+           {local_ts} AS local_ts,
+           v.duration_ms AS video_duration_ms
+    FROM events e
+    LEFT JOIN accounts a ON a.account_id = e.creator_id
+    LEFT JOIN videos v ON v.video_id = e.video_id
+    WHERE {events_where}"""
+    keyed = ""
+    if keys:
+        keyed = (
+            f"\n    JOIN {keys} k"
+            "\n      ON k.creator_id = l.creator_id AND k.local_date = CAST(l.local_ts AS DATE)"
+        )
+    rollup_input = f"""
+    SELECT {_list(f"l.{c}" for c in EVENT_COLUMNS)},
+           CAST(l.local_ts AS DATE) AS local_date,
+           CAST(hour(l.local_ts) AS INTEGER) AS local_hour,
+           l.video_duration_ms
+    FROM located l{keyed}"""
+    return [("located", located), ("rollup_input", rollup_input)]
+
+
+def _list(items: Iterable[str]) -> str:
+    return ",\n           ".join(items)
+
+
+def _with(ctes: list[tuple[str, str]]) -> str:
+    return "WITH " + ",\n".join(f"{name} AS ({sql}\n)" for name, sql in ctes) + "\n"
+
+
+def render_input(
+    dialect: str | Dialect = "duckdb",
+    *,
+    keys: str | None = None,
+    events_filter: str | None = None,
+    select: str = "*",
+) -> str:
+    """A SELECT from `rollup_input` itself (all of it by default), to materialize it once
+    for several rollups or to list the creator-days it covers."""
+    ctes = input_ctes(dialect, keys=keys, events_filter=events_filter)
+    return _with(ctes) + f"SELECT {select} FROM rollup_input"
+
+
+def render(
+    rollup: Rollup | str,
+    dialect: str | Dialect = "duckdb",
+    *,
+    source: str | None = None,
+    keys: str | None = None,
+) -> str:
+    """The SELECT that computes `rollup`, in the dialect's SQL.
+
+    By default it reads `events`, `accounts` and `videos`; `source` names a relation already
+    shaped like `rollup_input` to read instead, and `keys` narrows the input to a relation
+    of (creator_id, local_date).
+    """
+    r = BY_NAME[rollup] if isinstance(rollup, str) else rollup
+    d = dialect_of(dialect)
+    columns = []
+    for c in r.grain:
+        columns.append(f"CAST({c.sql} AS {d.type(c.type)}) AS {c.name}" if c.sql else c.name)
+    for c in r.measures:
+        columns.append(f"CAST({c.expression} AS {d.type(c.type)}) AS {c.name}")
+    head = ""
+    if source is None:
+        head = _with(input_ctes(d, keys=keys))
+        source = "rollup_input"
+    select = ",\n       ".join(columns)
+    group_by = ",\n         ".join(c.expression for c in r.grain)
+    sql = f"{head}SELECT {select}\nFROM {source}\nWHERE {r.where}\nGROUP BY {group_by}"
+    return _bind(sql, d)
+
+
+def render_create(rollup: Rollup | str, dialect: str | Dialect = "duckdb") -> str:
+    """CREATE TABLE for `rollup`, with the engine's spelling of each column type."""
+    r = BY_NAME[rollup] if isinstance(rollup, str) else rollup
+    d = dialect_of(dialect)
+    cols = ",\n    ".join(f"{c.name} {d.type(c.type)}" for c in r.columns)
+    return f"CREATE TABLE IF NOT EXISTS {r.name} (\n    {cols}\n)"
+
+
+def parameters_of(sql: str, values: dict[str, object]) -> dict[str, object]:
+    """The bound values a DuckDB statement uses (DuckDB refuses unused named ones)."""
+    used = set(re.findall(r"\$(\w+)", sql))
+    return {k: v for k, v in values.items() if k in used}

@@ -1,0 +1,398 @@
+"""Keeping the rollup tables equal to a full rebuild, recomputing only what changed.
+
+A refresh recomputes whole (creator, local day) keys: it deletes every rollup row of a
+dirty key and inserts it again from all the events of that key, in one transaction. A key
+is dirty when
+
+- an event ingested after the watermark (the newest `ingested_at` rolled up) falls on it,
+  however old its day (late events included);
+- its creator's time zone differs from the one the rollups used (`rollup_zones`): then the
+  whole creator is recomputed, since every day boundary moved;
+- its creator was marked with `mark_creators_dirty` (ingest does so when it rewrites past
+  events in place, as for a later analytics opt-out, without a new `ingested_at`);
+- it has plays of a video whose duration changed (`rollup_durations`).
+
+A changed view threshold, changed rollup definitions, no state yet, or events appearing
+below the watermark (a writer that committed late, or deleted events) rebuild everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import duckdb
+
+from creatorlens.rollup.definitions import (
+    ROLLUPS,
+    Rollup,
+    parameters_of,
+    render,
+    render_create,
+    render_input,
+)
+from creatorlens.store import Store
+
+DEFAULT_VIEW_THRESHOLD_MS = 3_000
+
+Progress = Callable[[str, int, int], None]
+
+_STATE_TABLES = """
+CREATE TABLE IF NOT EXISTS rollup_state (
+    view_threshold_ms BIGINT NOT NULL,
+    definitions       VARCHAR NOT NULL,  -- fingerprint of the rollup SQL in force
+    watermark         TIMESTAMPTZ,       -- newest events.ingested_at rolled up
+    events_seen       BIGINT NOT NULL,   -- events with ingested_at <= watermark, then
+    refreshed_at      TIMESTAMPTZ NOT NULL
+);
+-- The time zone each creator's rollup rows were computed in.
+CREATE TABLE IF NOT EXISTS rollup_zones (
+    creator_id VARCHAR NOT NULL,
+    timezone   VARCHAR NOT NULL
+);
+-- The duration each video's full watches and retention were computed with.
+CREATE TABLE IF NOT EXISTS rollup_durations (
+    video_id    VARCHAR NOT NULL,
+    duration_ms BIGINT NOT NULL
+);
+"""
+
+_DIRTY_TABLE = """
+CREATE TABLE IF NOT EXISTS rollup_dirty (
+    creator_id VARCHAR NOT NULL,
+    marked_at  TIMESTAMPTZ NOT NULL
+)
+"""
+
+# A fingerprint of every rollup's SQL and schema: changing a definition rebuilds.
+DEFINITIONS = hashlib.sha256(
+    "\n".join(render(r) + render_create(r) for r in ROLLUPS).encode()
+).hexdigest()[:16]
+
+# A creator-local day D covers UTC instants within [D - 14 h, D + 1 day + 12 h): every
+# zone's offset lies within -12 h and +14 h. One day on each side is a safe margin.
+_DAY_MARGIN = timedelta(days=1)
+
+
+@dataclass
+class RefreshSummary:
+    """What one refresh did and why."""
+
+    mode: str  # "full", "incremental" or "unchanged"
+    reason: str
+    view_threshold_ms: int
+    new_events: int = 0
+    creators: int = 0  # creators recomputed whole (time zone change or marked dirty)
+    days: int = 0  # (creator, local day) keys recomputed
+    rows: dict[str, int] = field(default_factory=dict)  # rows written per table
+    seconds: float = 0.0
+
+
+def create_rollup_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the (empty) rollup and state tables if they do not exist yet."""
+    for rollup in ROLLUPS:
+        con.execute(render_create(rollup))
+    con.execute(_STATE_TABLES)
+    con.execute(_DIRTY_TABLE)
+
+
+def mark_creators_dirty(con: duckdb.DuckDBPyConnection, creator_ids: Iterable[str]) -> None:
+    """Have the next refresh recompute these creators whole.
+
+    For writers that change past events in place (the opt-out rewrite in ingest): call it
+    inside the same transaction as the change, so the mark commits with it.
+    """
+    ids = sorted({c for c in creator_ids if c is not None})
+    if not ids:
+        return
+    con.execute(_DIRTY_TABLE)
+    con.execute(
+        "INSERT INTO rollup_dirty SELECT unnest($ids), now()",
+        {"ids": ids},
+    )
+
+
+def refresh_rollups(
+    con_or_store: Store | duckdb.DuckDBPyConnection,
+    view_threshold_ms: int = DEFAULT_VIEW_THRESHOLD_MS,
+    progress: Progress | None = None,
+) -> RefreshSummary:
+    """Bring the rollups up to date with the store; the result equals a full rebuild."""
+    return _run(_connection(con_or_store), view_threshold_ms, progress, force=False)
+
+
+def rebuild_rollups(
+    con_or_store: Store | duckdb.DuckDBPyConnection,
+    view_threshold_ms: int = DEFAULT_VIEW_THRESHOLD_MS,
+    progress: Progress | None = None,
+) -> RefreshSummary:
+    """Drop every rollup and compute it again from all events."""
+    return _run(_connection(con_or_store), view_threshold_ms, progress, force=True)
+
+
+def _connection(con_or_store: Store | duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    return con_or_store.con if isinstance(con_or_store, Store) else con_or_store
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection,
+    view_threshold_ms: int,
+    progress: Progress | None,
+    *,
+    force: bool,
+) -> RefreshSummary:
+    if view_threshold_ms < 0:
+        raise ValueError("view_threshold_ms must not be negative")
+    started = time.perf_counter()
+    create_rollup_tables(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        watermark, events_seen = con.execute(
+            "SELECT max(ingested_at), count(*) FROM events"
+        ).fetchone()
+        reason = "requested" if force else _rebuild_reason(con, view_threshold_ms)
+        if reason:
+            summary = _rebuild(con, view_threshold_ms, reason, progress)
+        else:
+            summary = _refresh(con, view_threshold_ms, progress)
+        con.execute("DELETE FROM rollup_state")
+        con.execute(
+            "INSERT INTO rollup_state VALUES ($threshold, $definitions, $watermark, $seen, now())",
+            {
+                "threshold": view_threshold_ms,
+                "definitions": DEFINITIONS,
+                "watermark": watermark,
+                "seen": events_seen,
+            },
+        )
+        con.execute("DELETE FROM rollup_dirty")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for temp in ("refresh_days", "refresh_creators", "rollup_input"):
+            con.execute(f"DROP TABLE IF EXISTS temp.{temp}")
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _rebuild_reason(con: duckdb.DuckDBPyConnection, view_threshold_ms: int) -> str:
+    """Why the rollups cannot be brought up to date key by key ('' when they can)."""
+    state = con.execute(
+        "SELECT view_threshold_ms, definitions, watermark, events_seen FROM rollup_state"
+    ).fetchone()
+    if state is None:
+        return "first refresh"
+    threshold, definitions, watermark, events_seen = state
+    if threshold != view_threshold_ms:
+        return f"view threshold changed from {threshold} to {view_threshold_ms} ms"
+    if definitions != DEFINITIONS:
+        return "rollup definitions changed"
+    # Events at or below the watermark that were not there last time committed late (a
+    # concurrent writer) or some were deleted: no key can be trusted.
+    below = con.execute(
+        "SELECT count(*) FROM events WHERE ingested_at <= $watermark", {"watermark": watermark}
+    ).fetchone()[0]
+    if watermark is not None and below != events_seen:
+        return "events changed below the watermark"
+    return ""
+
+
+# --- full rebuild --------------------------------------------------------------------------
+
+
+def _rebuild(
+    con: duckdb.DuckDBPyConnection,
+    view_threshold_ms: int,
+    reason: str,
+    progress: Progress | None,
+) -> RefreshSummary:
+    summary = RefreshSummary("full", reason, view_threshold_ms)
+    summary.new_events = con.execute("SELECT count(*) FROM events").fetchone()[0]
+    total = len(ROLLUPS) + 1
+    for i, rollup in enumerate(ROLLUPS):
+        # Dropped, not emptied, so a changed definition also changes the table's columns.
+        con.execute(f"DROP TABLE IF EXISTS {rollup.name}")
+        con.execute(render_create(rollup))
+        summary.rows[rollup.name] = _insert(con, rollup, render(rollup), view_threshold_ms)
+        _report(progress, rollup.name, i + 1, total)
+    con.execute("DELETE FROM rollup_zones")
+    con.execute(
+        """
+        INSERT INTO rollup_zones
+        SELECT c.creator_id, coalesce(a.timezone, 'UTC')
+        FROM (SELECT DISTINCT creator_id FROM events WHERE creator_id IS NOT NULL) c
+        LEFT JOIN accounts a ON a.account_id = c.creator_id
+        """
+    )
+    con.execute("DELETE FROM rollup_durations")
+    con.execute("INSERT INTO rollup_durations SELECT video_id, duration_ms FROM videos")
+    summary.creators = con.execute("SELECT count(*) FROM rollup_zones").fetchone()[0]
+    _report(progress, "state", total, total)
+    return summary
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection, rollup: Rollup, select: str, view_threshold_ms: int
+) -> int:
+    """Insert a rollup's rows ordered by creator and day, so zone maps prune reads."""
+    sql = f"INSERT INTO {rollup.name} SELECT * FROM (\n{select}\n) ORDER BY creator_id, local_date"
+    params = parameters_of(sql, {"view_threshold_ms": view_threshold_ms})
+    return con.execute(sql, params).fetchone()[0]
+
+
+# --- incremental refresh -------------------------------------------------------------------
+
+# Creators to recompute whole: their time zone changed, or something marked them.
+_DIRTY_CREATORS = """
+CREATE OR REPLACE TEMP TABLE refresh_creators AS
+WITH moved AS (
+    SELECT z.creator_id
+    FROM rollup_zones z
+    LEFT JOIN accounts a ON a.account_id = z.creator_id
+    WHERE coalesce(a.timezone, 'UTC') <> z.timezone
+),
+marked AS (
+    SELECT creator_id FROM rollup_dirty
+)
+SELECT creator_id FROM moved
+UNION
+SELECT creator_id FROM marked
+"""
+
+_RESIZED_VIDEOS = """
+SELECT v.video_id
+FROM videos v
+JOIN rollup_durations d ON d.video_id = v.video_id
+WHERE v.duration_ms <> d.duration_ms
+"""
+
+
+def _refresh(
+    con: duckdb.DuckDBPyConnection, view_threshold_ms: int, progress: Progress | None
+) -> RefreshSummary:
+    summary = RefreshSummary("incremental", "", view_threshold_ms)
+    total = len(ROLLUPS) + 2
+    watermark = con.execute("SELECT watermark FROM rollup_state").fetchone()[0]
+    summary.new_events = con.execute(
+        "SELECT count(*) FROM events WHERE ingested_at > $watermark OR $watermark IS NULL",
+        {"watermark": watermark},
+    ).fetchone()[0]
+    _find_dirty_keys(con, watermark)
+    summary.creators = con.execute("SELECT count(*) FROM refresh_creators").fetchone()[0]
+    summary.days = con.execute("SELECT count(*) FROM refresh_days").fetchone()[0]
+    _report(progress, "changes", 1, total)
+    if summary.days == 0 and summary.creators == 0:
+        summary.mode = "unchanged"
+        _report(progress, "state", total, total)
+        return summary
+
+    lo, hi = con.execute("SELECT min(local_date), max(local_date) FROM refresh_days").fetchone()
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE rollup_input AS\n"
+        f"{render_input(keys='refresh_days', events_filter=_near_days())}",
+        _day_bounds(lo, hi),
+    )
+    for i, rollup in enumerate(ROLLUPS):
+        con.execute(
+            f"""
+            DELETE FROM {rollup.name}
+            WHERE creator_id IN (SELECT creator_id FROM refresh_creators)
+            """
+        )
+        con.execute(
+            f"""
+            DELETE FROM {rollup.name} t USING refresh_days d
+            WHERE t.creator_id = d.creator_id AND t.local_date = d.local_date
+            """
+        )
+        select = render(rollup, source="rollup_input")
+        summary.rows[rollup.name] = _insert(con, rollup, select, view_threshold_ms)
+        _report(progress, rollup.name, i + 2, total)
+
+    con.execute(
+        """
+        DELETE FROM rollup_zones
+        WHERE creator_id IN (SELECT creator_id FROM refresh_creators
+                             UNION SELECT creator_id FROM refresh_days)
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO rollup_zones
+        SELECT c.creator_id, coalesce(a.timezone, 'UTC')
+        FROM (SELECT DISTINCT creator_id FROM refresh_days) c
+        LEFT JOIN accounts a ON a.account_id = c.creator_id
+        """
+    )
+    _report(progress, "state", total, total)
+    return summary
+
+
+def _find_dirty_keys(con: duckdb.DuckDBPyConnection, watermark: datetime | None) -> None:
+    """Fill `refresh_creators` and `refresh_days`: every key to recompute, the days of
+    whole creators included. Also records the video durations now in force."""
+    con.execute(_DIRTY_CREATORS)
+    if watermark is None:
+        new_days = _days_of("true")
+    else:
+        new_days = _days_of("e.ingested_at > $watermark")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE refresh_days AS\n{new_days}",
+        parameters_of(new_days, {"watermark": watermark}),
+    )
+    # Whole creators: every day they have events on in their current time zone. Their rows
+    # on days that no longer exist are deleted by creator.
+    if False:
+        con.execute(
+            "INSERT INTO refresh_days\n"
+            + _days_of("e.creator_id IN (SELECT creator_id FROM refresh_creators)")
+        )
+    if con.execute(_RESIZED_VIDEOS).fetchall():
+        con.execute(
+            "INSERT INTO refresh_days\n"
+            + _days_of(f"e.type = 'view' AND e.video_id IN ({_RESIZED_VIDEOS})")
+        )
+        con.execute(
+            """
+            UPDATE rollup_durations SET duration_ms = v.duration_ms FROM videos v
+            WHERE rollup_durations.video_id = v.video_id
+              AND rollup_durations.duration_ms <> v.duration_ms
+            """
+        )
+    con.execute(
+        """
+        INSERT INTO rollup_durations
+        SELECT video_id, duration_ms FROM videos ANTI JOIN rollup_durations USING (video_id)
+        """
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE refresh_days AS SELECT DISTINCT * FROM refresh_days")
+
+
+def _days_of(events_filter: str) -> str:
+    """The distinct (creator_id, local_date) keys of the events meeting `events_filter`."""
+    return render_input(events_filter=events_filter, select="DISTINCT creator_id, local_date")
+
+
+def _near_days() -> str:
+    """A cheap pre-filter on events for the keys of `refresh_days`: their creators and a
+    UTC window around their days, which zone maps on `ts` can prune with."""
+    return (
+        "e.ts >= $ts_from AND e.ts < $ts_to"
+        " AND e.creator_id IN (SELECT creator_id FROM refresh_days)"
+    )
+
+
+def _day_bounds(first: date, last: date) -> dict[str, datetime]:
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    return {"ts_from": start - _DAY_MARGIN, "ts_to": end + _DAY_MARGIN}
+
+
+def _report(progress: Progress | None, stage: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(stage, done, total)
