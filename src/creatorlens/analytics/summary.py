@@ -1,7 +1,7 @@
-"""Per-creator headline totals, the demo's first summary.
+"""Per-creator headline totals across the platform, the demo's first summary.
 
-Only totals over a creator's whole audience: no breakdown by any person's attribute and no
-person named, so no cell can single anyone out.
+Only totals over a creator's whole audience, read from the rollups: no breakdown by any
+person's attribute and no person named, so no cell can single anyone out.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from creatorlens.store import Store
-
-VIEW_THRESHOLD_MS = 3_000
 
 
 @dataclass(frozen=True)
@@ -33,36 +31,40 @@ class CreatorTotals:
     total_watch_ms: int
 
 
+# Read from the rollups, never from raw events.
 _TOTALS = """
-WITH per_creator AS (
+WITH plays AS (
     SELECT creator_id,
-           count(*) FILTER (type = 'view') AS plays,
-           count(*) FILTER (type = 'view' AND watched_ms >= $view_ms) AS views,
-           count(*) FILTER (type = 'like') - count(*) FILTER (type = 'unlike') AS likes,
-           count(*) FILTER (type = 'comment') AS comments,
-           count(*) FILTER (type = 'share') AS shares,
-           count(*) FILTER (type = 'save') AS saves,
-           count(*) FILTER (type = 'profile_view') AS profile_views,
-           count(DISTINCT viewer_pid) FILTER (type = 'view') AS reach,
-           count(*) FILTER (type = 'follow') AS followers_gained,
-           count(*) FILTER (type = 'unfollow') AS followers_lost,
-           coalesce(sum(watched_ms) FILTER (type = 'view'), 0) AS total_watch_ms
-    FROM events
-    WHERE creator_id IS NOT NULL
-    GROUP BY creator_id
+           (SELECT count(*) FROM videos v WHERE v.creator_id = r.creator_id) AS videos,
+           sum(plays) AS plays, sum(views) AS views,
+           sum(likes) - sum(unlikes) AS likes, sum(comments) AS comments,
+           sum(shares) AS shares, sum(saves) AS saves, sum(watch_ms) AS total_watch_ms
+    FROM rollup_video_hourly r GROUP BY creator_id
+),
+profile AS (
+    SELECT creator_id, sum(profile_views) AS profile_views,
+           sum(followers_gained) AS followers_gained, sum(followers_lost) AS followers_lost
+    FROM rollup_creator_daily GROUP BY creator_id
+),
+top AS (
+    SELECT p.* FROM plays p
+    JOIN accounts a ON a.account_id = p.creator_id AND a.kind IN ('creator', 'business')
+    ORDER BY p.views DESC, p.creator_id LIMIT $n
+),
+reach AS (
+    SELECT creator_id, count(DISTINCT viewer_pid) AS reach FROM rollup_audience_daily
+    WHERE creator_id IN (SELECT creator_id FROM top) GROUP BY creator_id
 )
-SELECT p.creator_id,
-       (SELECT count(*) FROM videos v WHERE v.creator_id = p.creator_id) AS videos,
-       p.* EXCLUDE (creator_id)
-FROM per_creator p
-JOIN accounts a ON a.account_id = p.creator_id AND a.kind IN ('creator', 'business')
-ORDER BY views DESC, p.creator_id
-LIMIT $n
+SELECT t.creator_id, t.videos, t.plays, t.views, t.likes, t.comments, t.shares, t.saves,
+       coalesce(f.profile_views, 0), coalesce(r.reach, 0),
+       coalesce(f.followers_gained, 0), coalesce(f.followers_lost, 0), t.total_watch_ms
+FROM top t LEFT JOIN profile f USING (creator_id) LEFT JOIN reach r USING (creator_id)
+ORDER BY t.views DESC, t.creator_id
 """
 
 
 def top_creators(db: str | Path, n: int = 5) -> list[CreatorTotals]:
     """The `n` creator or business accounts with the most views, with their totals."""
     with Store.open(db, read_only=True) as store:
-        rows = store.con.execute(_TOTALS, {"view_ms": VIEW_THRESHOLD_MS, "n": n}).fetchall()
+        rows = store.con.execute(_TOTALS, {"n": n}).fetchall()
     return [CreatorTotals(*row) for row in rows]

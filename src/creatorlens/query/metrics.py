@@ -82,8 +82,17 @@ class Metric:
     def dimensions(self) -> set[str]:
         if self.derived:
             parts = [METRICS[p].dimensions for p in self.derived]
-            return set.intersection(*parts)
-        return set().union(*(SOURCES[s][1] for s, _ in self.sources))
+            grain = set.intersection(*parts)
+        else:
+            grain = set().union(*(SOURCES[s][1] for s, _ in self.sources))
+        if self.name not in PERSON_METRICS:
+            # Only counts the privacy policy can protect cell by cell go by a person's
+            # attribute: people (reach) and the additive plays, views and watch time.
+            grain = {d for d in grain if not DIMENSIONS[d].person}
+        return grain
+
+
+PERSON_METRICS = ("plays", "views", "total_watch_ms", "reach")
 
 
 def _m(name: str, definition: str, *sources: tuple[str, str], distinct: bool = False) -> Metric:

@@ -24,7 +24,14 @@ from creatorlens.privacy.suppression import (
     digest,
     suppress_breakdown,
 )
-from creatorlens.query.metrics import DERIVED, DIMENSIONS, METRICS, SOURCES, derive
+from creatorlens.query.metrics import (
+    DERIVED,
+    DIMENSIONS,
+    METRICS,
+    PERSON_METRICS,
+    SOURCES,
+    derive,
+)
 from creatorlens.query.model import Query, QueryError
 from creatorlens.query.result import QueryResult, Withheld
 
@@ -224,7 +231,7 @@ def totals_query(query: Query) -> Query:
 
 # --- the pipeline: execute, compare, protect ------------------------------------------------
 
-ADDITIVE_AUDIENCE = ("plays", "views", "total_watch_ms")
+ADDITIVE_AUDIENCE = tuple(m for m in PERSON_METRICS if m != "reach")
 
 
 @dataclass(frozen=True)
