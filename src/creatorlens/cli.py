@@ -64,6 +64,7 @@ def _ingest_with_progress(
     keys: Path | None,
     entity: str | None,
     batch_rows: int = 750_000,
+    rollups: bool = True,
 ):
     from creatorlens.ingest import ingest_into
 
@@ -88,6 +89,7 @@ def _ingest_with_progress(
             entity=entity,
             batch_rows=batch_rows,
             progress=progress,
+            refresh=rollups,
             rollup_progress=rollup_progress,
         )
 
@@ -161,9 +163,12 @@ def ingest(
         str | None, typer.Option(help="accounts, videos or events (default: detect).")
     ] = None,
     batch_rows: Annotated[int, typer.Option(min=1, hidden=True)] = 750_000,
+    rollups: Annotated[
+        bool, typer.Option(help="Refresh the rollups afterwards (dashboards read them).")
+    ] = True,
 ) -> None:
     """Validate, pseudonymize and store platform files, exactly once."""
-    _print_ingest_summary(_ingest_with_progress(db, paths, keys, entity, batch_rows))
+    _print_ingest_summary(_ingest_with_progress(db, paths, keys, entity, batch_rows, rollups))
 
 
 @app.command()
