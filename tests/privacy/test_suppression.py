@@ -122,9 +122,10 @@ def test_small_cells_fold_into_the_total_without_naming_them() -> None:
         assert abs(row.people - truth) <= BOUND
         assert abs(row.measures["plays"] - 3 * truth) <= BOUND * 3
     assert b.other is None
+    # Not even how many values were dropped: that number moves with one newcomer.
     assert b.withheld == (
-        Withheld("3 values", Reason.CELL_BELOW_CELL_MIN, 3, "total"),
-        Withheld("other", Reason.OTHER_BELOW_CELL_MIN, rows=3),
+        Withheld("values under cell_min", Reason.CELL_BELOW_CELL_MIN, "total"),
+        Withheld("other", Reason.OTHER_BELOW_CELL_MIN),
     )
     assert b.total is not None
     folded = b.total.people - sum(r.people for r in b.rows)
@@ -140,7 +141,7 @@ def test_small_cells_merge_into_a_shown_other_and_totals_add_up() -> None:
     b = countries(("US", 300), ("MX", 200), *small)
     assert [r.value for r in b.rows] == ["US", "MX"]
     assert b.other is not None and abs(b.other.people - 30) <= BOUND
-    assert b.withheld == (Withheld("6 values", Reason.CELL_BELOW_CELL_MIN, 6, "other"),)
+    assert b.withheld == (Withheld("values under cell_min", Reason.CELL_BELOW_CELL_MIN, "other"),)
     assert b.total is not None
     assert b.total.people == sum(r.people for r in b.rows) + b.other.people
     assert (
@@ -155,7 +156,7 @@ def test_at_most_top_n_rows_the_rest_in_other() -> None:
     assert [r.value for r in b.rows] == ["US", "BR"]
     assert b.other is not None and abs(b.other.people - 203) <= BOUND
     beyond = [w for w in b.withheld if w.reason is Reason.BEYOND_TOP_N]
-    assert len(beyond) == 1 and beyond[0].rows == 1 and beyond[0].merged_into == "other"
+    assert len(beyond) == 1 and beyond[0].merged_into == "other"
     assert beyond[0].people is not None and abs(beyond[0].people - 200) <= BOUND
 
 
@@ -170,7 +171,7 @@ def test_a_population_below_k_min_is_never_shown() -> None:
     for secret in secrets(300):
         b = countries(("US", 60), ("BR", 39), secret=secret)  # 99 people
         assert b.is_withheld and b.rows == () and b.total is None and b.other is None
-        assert b.withheld == (Withheld("country breakdown", Reason.POPULATION_BELOW_K_MIN, 2),)
+        assert b.withheld == (Withheld("country breakdown", Reason.POPULATION_BELOW_K_MIN),)
 
 
 def test_a_population_near_k_min_is_shown_by_chance_not_by_one_person() -> None:

@@ -52,12 +52,13 @@ class UnsafeBreakdownError(ValueError):
 class Withheld:
     """Something a result leaves out, and why; never which small values were dropped.
 
-    `people` is a protected count, given only where it is not itself small.
+    Not even how many: the number of values under cell_min changes when one newcomer brings
+    a value nobody else has, so it is never given. `people` is a protected count, given
+    only where it is not itself small.
     """
 
     what: str
     reason: Reason
-    rows: int
     merged_into: Literal["other", "total"] | None = None
     people: int | None = None
 
@@ -174,6 +175,14 @@ def _geometric(bits: bytes, alpha: float) -> int:
     return math.floor(math.log(u) / math.log(alpha))
 
 
+def population_clears(
+    population: int, *, policy: PrivacyPolicy, secret: bytes, cell_key: bytes
+) -> bool:
+    """Whether a population (protected) clearly reaches k_min, for panels about it."""
+    shown = protect_count(population, cell_key=cell_key, policy=policy, secret=secret)
+    return _clears(shown, policy.k_min, policy)
+
+
 def _clears(protected: int, floor: int, policy: PrivacyPolicy) -> bool:
     """Whether a protected count clears a floor by the noise bound (so the truth does too)."""
     return protected >= floor + policy.noise_bound
@@ -227,7 +236,7 @@ def suppress_breakdown(
         return Tally(protect(people, *key, "people"), shown)
 
     def withheld(reason: Reason) -> Breakdown:
-        what = Withheld(f"{dimension} breakdown", reason, rows=len(cells))
+        what = Withheld(f"{dimension} breakdown", reason)
         return Breakdown(dimension, (), None, None, (what,), policy.noise_bound)
 
     if not _clears(protect(population, "population"), policy.k_min, policy):
@@ -258,17 +267,13 @@ def suppress_breakdown(
         other_shown = _clears(other.people, policy.cell_min, policy)
         into: Literal["other", "total"] = "other" if other_shown else "total"
         if small:
-            notes.append(
-                Withheld(f"{len(small)} values", Reason.CELL_BELOW_CELL_MIN, len(small), into)
-            )
+            notes.append(Withheld("values under cell_min", Reason.CELL_BELOW_CELL_MIN, into))
         if beyond:
             people = sum(protected[c.value].people for c in beyond)
-            notes.append(
-                Withheld(f"{len(beyond)} values", Reason.BEYOND_TOP_N, len(beyond), into, people)
-            )
+            notes.append(Withheld("values beyond top_n", Reason.BEYOND_TOP_N, into, people))
         if not other_shown:
             other = None
-            notes.append(Withheld("other", Reason.OTHER_BELOW_CELL_MIN, rows=len(merged)))
+            notes.append(Withheld("other", Reason.OTHER_BELOW_CELL_MIN))
     if opted_out_people or any(opted_out.values()):
         parts.append(tally(opted_out_people, opted_out, "opted_out"))
     total = Tally(

@@ -16,7 +16,8 @@ from creatorlens.privacy.policy import UNKNOWN
 from creatorlens.privacy.suppression import Cell, digest, suppress_breakdown
 from creatorlens.query.model import Filter, Period, Query
 from creatorlens.query.result import Withheld
-from creatorlens.query.runner import Context, run_query
+from creatorlens.query.runner import Context, followers_clear, run_query
+from creatorlens.rollup.definitions import render_input
 
 OVERVIEW_METRICS = (
     "views",
@@ -266,12 +267,21 @@ def _followers(ctx: Context, creator_id: str, period: Period, run, withheld) -> 
             Withheld(f"followers {w['what']}", w["reason"], w["detail"])
             for w in demographics[name]["withheld"]
         )
+    activity: list = []
+    watched: list = []
+    if followers_clear(ctx, creator_id, period.end):
+        activity = follower_activity(ctx, creator_id, period)
+        watched = videos_followers_watched(ctx, creator_id, period)
+    else:
+        # Follows are public: with few followers these panels would describe known people.
+        for what in ("follower activity", "videos your followers watched"):
+            withheld.append(Withheld(what, "follower population below k_min"))
     return {
         **totals,
         "growth": series,
         **demographics,
-        "activity": follower_activity(ctx, creator_id, period),
-        "videos_followers_watched": videos_followers_watched(ctx, creator_id, period),
+        "activity": activity,
+        "videos_followers_watched": watched,
     }
 
 
@@ -332,10 +342,14 @@ def follower_breakdown(ctx: Context, creator_id: str, end: date, name: str, colu
         "rows": shown,
         "total": breakdown.total.people if breakdown.total else None,
         "withheld": [
-            {"what": w.what, "reason": str(w.reason), "detail": f"{w.rows} rows"}
+            {"what": w.what, "reason": str(w.reason), "detail": _merged(w.merged_into)}
             for w in breakdown.withheld
         ],
     }
+
+
+def _merged(into: str | None) -> str:
+    return f"merged into {into}" if into else ""
 
 
 def _follower_minors(ctx: Context, creator_id: str, end: date) -> int:
@@ -352,10 +366,24 @@ def _follower_minors(ctx: Context, creator_id: str, end: date) -> int:
 
 def follower_activity(ctx: Context, creator_id: str, period: Period) -> list[dict[str, Any]]:
     """Plays by followers of the creator's videos, by weekday × hour in the creator's zone."""
+    source = "rollup_follower_hourly"
+    if not ctx.con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = $t", {"t": source}
+    ).fetchone()[0]:
+        # No rollup defines this table yet: read the same figures from the rollups' shared
+        # input (same local day and hour), narrowed to this creator's plays by followers.
+        source = (
+            "("
+            + render_input(
+                events_filter="e.creator_id = $c AND e.type = 'view' AND e.actor_is_follower",
+                select="creator_id, local_date, local_hour, 1 AS plays",
+            )
+            + ")"
+        )
     rows = ctx.con.execute(
-        """
+        f"""
         SELECT isodow(local_date) AS weekday, local_hour AS hour, sum(plays) AS plays
-        FROM rollup_follower_hourly
+        FROM {source}
         WHERE creator_id = $c AND local_date BETWEEN $s AND $e
         GROUP BY ALL ORDER BY weekday, hour
         """,

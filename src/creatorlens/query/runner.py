@@ -22,6 +22,7 @@ from creatorlens.privacy.suppression import (
     check_filters,
     check_window,
     digest,
+    population_clears,
     suppress_breakdown,
 )
 from creatorlens.query.metrics import (
@@ -56,8 +57,11 @@ def _where(query: Query, start: date, end: date, person_scope: bool) -> tuple[st
         names = [f"f{i}_{j}" for j in range(len(f.values))]
         params.update({n: _typed(f.dimension, v) for n, v in zip(names, f.values, strict=True)})
         values = ", ".join(f"${n}" for n in names)
-        negate = "NOT " if f.op == "is_not" else ""
-        clauses.append(f"{negate}({column}) IN ({values})")
+        if f.op == "is_not":
+            # An unknown value (NULL) is none of the values: keep it, as SQL's NOT IN would not.
+            clauses.append(f"coalesce(({column}) NOT IN ({values}), true)")
+        else:
+            clauses.append(f"({column}) IN ({values})")
     if person_scope:
         # Opted-out viewers count in totals, never in anything cut by a person's attribute.
         clauses.append("NOT opt_out")
@@ -262,7 +266,37 @@ def _ordered(query: Query, rows: list[Row]) -> list[Row]:
     return rows[: query.limit] if query.limit else rows
 
 
+# Follows are public acts, so a creator knows who their followers are: anything split by
+# follower status is about identifiable people and needs a follower population of k_min.
+FOLLOWER_SCOPED = ("follower_viewers", "non_follower_viewers")
+
+
+def followers_clear(ctx: Context, creator_id: str, end: date) -> bool:
+    """Whether the creator's followers at `end` are numerous enough (protected) to split by."""
+    total = followers_total(ctx.con, creator_id, end)
+    return population_clears(
+        total,
+        policy=ctx.policy,
+        secret=ctx.secret,
+        cell_key=digest(creator_id, "followers population"),
+    )
+
+
 def _protected(ctx: Context, query: Query, start: date, end: date) -> QueryResult:
+    used = set(query.dimensions) | {f.dimension for f in query.filters}
+    scoped = [m for m in query.metrics if m in FOLLOWER_SCOPED]
+    if (scoped or "follower_status" in used) and not followers_clear(ctx, query.creator_id, end):
+        note = Withheld("follower split", "follower population below k_min")
+        if "follower_status" in used:
+            return QueryResult(query, [], {m: None for m in query.metrics}, None, [note])
+        result = _unscoped(ctx, query, start, end)
+        hide = {m: None for m in scoped}
+        rows = [{**r, **hide} for r in result.rows]
+        return QueryResult(query, rows, {**result.totals, **hide}, None, [*result.withheld, note])
+    return _unscoped(ctx, query, start, end)
+
+
+def _unscoped(ctx: Context, query: Query, start: date, end: date) -> QueryResult:
     totals_raw = execute(ctx.con, totals_query(query), start, end)
     totals = totals_raw.rows[0] if totals_raw.rows else {m: 0 for m in query.metrics}
     if not involves_person(query):
@@ -353,7 +387,7 @@ def _person_breakdown(
         Withheld(
             w.what,
             str(w.reason),
-            f"{w.rows} rows" + (f" merged into {w.merged_into}" if w.merged_into else ""),
+            f"merged into {w.merged_into}" if w.merged_into else "",
         )
         for w in breakdown.withheld
     ]
