@@ -38,7 +38,6 @@ omitted from NDJSON lines and empty in CSV.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,6 +53,7 @@ from creatorlens.ingest.wire import (
     GENDERS,
     SHARE_CHANNELS,
     TRAFFIC_SOURCES,
+    WireFiles,
 )
 
 from . import geo, texts
@@ -182,16 +182,8 @@ _EV_COLS: dict[str, type] = {
 }
 
 
-@dataclass(frozen=True)
-class GeneratedPlatform:
-    """Where the generator wrote the three entity files, and how many records each holds."""
-
-    accounts: Path
-    videos: Path
-    events: Path
-    n_accounts: int
-    n_videos: int
-    n_events: int
+# What the generator wrote: the three wire files and their record counts.
+GeneratedPlatform = WireFiles
 
 
 def generate_platform(

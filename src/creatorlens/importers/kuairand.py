@@ -24,6 +24,8 @@ from typing import Any
 
 import duckdb
 
+from creatorlens.ingest.wire import WireFiles
+
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
     "EVENT_OFFSETS_MS",
@@ -97,25 +99,14 @@ class LogLayout:
 
 
 @dataclass(frozen=True)
-class KuaiRandFiles:
+class KuaiRandFiles(WireFiles):
     """The wire-format files written by `convert_kuairand`, with their row counts."""
 
-    accounts: Path
-    videos: Path
-    events: Path
-    n_accounts: int
-    n_videos: int
-    n_events: int
     layout: str
     n_log_rows: int  # exposure rows read from the log
     n_skipped_rows: int  # rows dropped because user_id, video_id or time_ms was empty
     n_videos_from_file: int  # videos whose creator etc. came from the videos file
     synthetic_creator_modulus: int | None  # K of the fallback formula; None if unused
-
-    @property
-    def paths(self) -> tuple[Path, Path, Path]:
-        """The files in ingest order: accounts, videos, events."""
-        return (self.accounts, self.videos, self.events)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 ACCOUNT_KINDS = ("personal", "creator", "business")
 GENDERS = ("female", "male", "other")
 
@@ -114,3 +117,20 @@ ENTITY_FIELDS: dict[str, tuple[str, ...]] = {
     "events": EVENT_FIELDS,
 }
 ENTITIES = tuple(ENTITY_FIELDS)
+
+
+@dataclass(frozen=True)
+class WireFiles:
+    """One file per entity kind in the wire format, with how many records each holds."""
+
+    accounts: Path
+    videos: Path
+    events: Path
+    n_accounts: int
+    n_videos: int
+    n_events: int
+
+    @property
+    def paths(self) -> tuple[Path, Path, Path]:
+        """The files in ingest order: accounts, videos, events."""
+        return (self.accounts, self.videos, self.events)
