@@ -284,7 +284,7 @@ def _report(db, creator, period, start, end, compare, as_json, policy, keys) -> 
         raise UserError("give either --period or --from/--to, not both")
     with creator_context(db, creator, policy=policy, keys=keys) as (ctx, latest):
         chosen = resolve_period(period, start, end, latest)
-        dashboard = build_dashboard(ctx, creator, chosen, compare=compare)
+        dashboard = build_dashboard(ctx, creator, chosen, compare=compare, detail_videos=3)
     if as_json:
         print(json.dumps(dashboard.to_json(), indent=2, default=str))
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ from creatorlens.ingest.pipeline import (
 from creatorlens.ingest.pseudonym import KeyRing
 from creatorlens.rollup.refresh import refresh_rollups
 from creatorlens.store import Store
+
+ROLLUP_MEMORY_LIMIT = os.environ.get("CREATORLENS_ROLLUP_MEMORY_LIMIT", "8GB")
 
 __all__ = [
     "IngestSummary",
@@ -48,6 +51,9 @@ def ingest_into(
         )
         if refresh:
             # Dashboards read rollups only: bring them up to date with what just landed.
+            # Rebuilding per-viewer rollups of a large store needs more room than a batch of
+            # ingest, and cannot spill (raw ids never reach disk, so spilling is off).
+            store.con.execute(f"SET memory_limit = '{ROLLUP_MEMORY_LIMIT}'")
             summary.rollups = refresh_rollups(store, progress=rollup_progress)
         return summary
 

@@ -111,7 +111,7 @@ def build_dashboard(
     *,
     compare: bool = True,
     top_videos: int = 10,
-    detail_videos: int = 3,
+    detail_videos: int = 1,
     view_threshold_ms: int = 3000,
 ) -> Dashboard:
     """Assemble the dashboard sections from queries over the rollups."""
@@ -125,6 +125,8 @@ def build_dashboard(
             tuple(dimensions),
             tuple(filters),
             compare=kw.pop("compare", False),
+            # A breakdown's totals line is read only where a section shows it.
+            totals=kw.pop("totals", not dimensions),
             **kw,
         )
         result = run_query(ctx, query)
@@ -229,21 +231,25 @@ def _video_detail(ctx: Context, run, video: dict, period: Period, threshold: int
 
 def retention_curve(ctx: Context, video_id: str, period: Period) -> list[dict[str, Any]]:
     """Share of plays still watching at each second (or 1 % of duration for long videos)."""
+    video = ctx.con.execute(
+        "SELECT creator_id, duration_ms FROM videos WHERE video_id = ?", [video_id]
+    ).fetchone()
+    if not video:
+        return []
+    creator_id, duration = video
     rows = ctx.con.execute(
         """
         SELECT bucket, sum(plays) FROM rollup_retention_daily
-        WHERE video_id = $v AND local_date BETWEEN $s AND $e GROUP BY bucket ORDER BY bucket
+        WHERE creator_id = $c AND video_id = $v AND local_date BETWEEN $s AND $e
+        GROUP BY bucket ORDER BY bucket
         """,
-        {"v": video_id, "s": period.start, "e": period.end},
+        {"c": creator_id, "v": video_id, "s": period.start, "e": period.end},
     ).fetchall()
-    duration = ctx.con.execute(
-        "SELECT duration_ms FROM videos WHERE video_id = ?", [video_id]
-    ).fetchone()
     total = sum(n for _, n in rows)
-    if not total or not duration:
+    if not total:
         return []
-    width = 1000 if duration[0] <= 100_000 else duration[0] / 100
-    buckets = int(-(-duration[0] // width))
+    width = 1000 if duration <= 100_000 else duration / 100
+    buckets = int(-(-duration // width))
     reached = dict(rows)
     curve, remaining = [], total
     for b in range(buckets + 1):
@@ -260,9 +266,8 @@ def _followers(ctx: Context, creator_id: str, period: Period, run, withheld) -> 
     for row in series:
         running += row["followers_net"] or 0
         row["followers_total"] = running
-    demographics = {}
-    for name, column in FOLLOWER_DIMENSIONS:
-        demographics[name] = follower_breakdown(ctx, creator_id, period.end, name, column)
+    demographics = follower_demographics(ctx, creator_id, period.end)
+    for name in demographics:
         withheld.extend(
             Withheld(f"followers {w['what']}", w["reason"], w["detail"])
             for w in demographics[name]["withheld"]
@@ -308,23 +313,45 @@ CASE WHEN a.birth_year IS NULL THEN NULL
 """
 
 
-def follower_breakdown(ctx: Context, creator_id: str, end: date, name: str, column: str):
-    """Followers at the end of the period by one attribute, through the privacy policy."""
-    params = {"c": creator_id, "end": end}
-    value = AGE_AT_END if name == "age" else f"a.{column}::VARCHAR"
+def follower_demographics(ctx: Context, creator_id: str, end: date) -> dict[str, dict]:
+    """Followers at the end of the period by gender, age, country and city, protected.
+
+    One read of the follower set for every attribute (GROUPING SETS), then the privacy
+    policy per attribute.
+    """
+    values = {
+        name: AGE_AT_END if name == "age" else f"a.{column}::VARCHAR"
+        for name, column in FOLLOWER_DIMENSIONS
+    }
+    sets = ", ".join(f"(opted_out, {name})" for name in values)
     rows = ctx.con.execute(
         _FOLLOWERS_AT
         + f"""
-        SELECT coalesce({value}, 'unknown') AS value,
-               coalesce(a.analytics_opt_out, false) AS opted_out,
-               count(*) AS people
-        FROM current f LEFT JOIN accounts a ON a.account_id = f.follower_id
-        GROUP BY ALL
+        , attributes AS (
+            SELECT coalesce(a.analytics_opt_out, false) AS opted_out,
+                   {", ".join(f"coalesce({v}, 'unknown') AS {n}" for n, v in values.items())}
+            FROM current f LEFT JOIN accounts a ON a.account_id = f.follower_id
+        )
+        SELECT {", ".join(f"GROUPING({n}) = 0" for n in values)}, opted_out,
+               {", ".join(values)}, count(*)
+        FROM attributes GROUP BY GROUPING SETS ({sets})
         """,
-        params,
+        {"c": creator_id, "end": end},
     ).fetchall()
+    names = list(values)
+    cells: dict[str, list[tuple[str, bool, int]]] = {n: [] for n in names}
+    for row in rows:
+        flags, opted_out = row[: len(names)], row[len(names)]
+        attrs, people = row[len(names) + 1 : -1], row[-1]
+        for name, on, value in zip(names, flags, attrs, strict=True):
+            if on:
+                cells[name].append((value, opted_out, people))
+    minors = sum(n for v, out, n in cells["age"] if v == "13-17" and not out)
+    return {name: _follower_panel(ctx, creator_id, name, cells[name], minors) for name in names}
+
+
+def _follower_panel(ctx: Context, creator_id: str, name: str, rows, minors: int) -> dict:
     cells = [Cell(v or UNKNOWN, n) for v, out, n in rows if not out]
-    opted = sum(n for _, out, n in rows if out)
     breakdown = suppress_breakdown(
         cells,
         population=sum(c.people for c in cells),
@@ -332,8 +359,8 @@ def follower_breakdown(ctx: Context, creator_id: str, end: date, name: str, colu
         dimension=name,
         secret=ctx.secret,
         scope=digest(creator_id, "followers", name),  # the cells themselves are digested too
-        minors=None if name == "age" else _follower_minors(ctx, creator_id, end),
-        opted_out_people=opted,
+        minors=None if name == "age" else minors,
+        opted_out_people=sum(n for _, out, n in rows if out),
     )
     shown = [{"value": r.value, "followers": r.people} for r in breakdown.rows]
     if breakdown.other is not None:
@@ -350,18 +377,6 @@ def follower_breakdown(ctx: Context, creator_id: str, end: date, name: str, colu
 
 def _merged(into: str | None) -> str:
     return f"merged into {into}" if into else ""
-
-
-def _follower_minors(ctx: Context, creator_id: str, end: date) -> int:
-    row = ctx.con.execute(
-        _FOLLOWERS_AT
-        + """
-        SELECT count(*) FROM current f JOIN accounts a ON a.account_id = f.follower_id
-        WHERE NOT a.analytics_opt_out AND year($end) - a.birth_year < 18
-        """,
-        {"c": creator_id, "end": end},
-    ).fetchone()
-    return int(row[0])
 
 
 def follower_activity(ctx: Context, creator_id: str, period: Period) -> list[dict[str, Any]]:

@@ -69,6 +69,8 @@ class Query:
     compare: bool = False
     order_by: tuple[tuple[str, str], ...] = ()
     limit: int | None = None
+    # Whether a query with dimensions also wants its totals line (one more rollup read).
+    totals: bool = True
     extras: dict[str, Any] = field(default_factory=dict, compare=False)
 
 

@@ -246,6 +246,8 @@ class Context:
     policy: PrivacyPolicy
     secret: bytes
     timezone: str
+    # Figures several queries of one dashboard need (e.g. the follower count at the end).
+    memo: dict = field(default_factory=dict, compare=False)
 
 
 def run_query(ctx: Context, query: Query) -> QueryResult:
@@ -273,9 +275,11 @@ FOLLOWER_SCOPED = ("follower_viewers", "non_follower_viewers")
 
 def followers_clear(ctx: Context, creator_id: str, end: date) -> bool:
     """Whether the creator's followers at `end` are numerous enough (protected) to split by."""
-    total = followers_total(ctx.con, creator_id, end)
+    key = ("followers_total", creator_id, end)
+    if key not in ctx.memo:
+        ctx.memo[key] = followers_total(ctx.con, creator_id, end)
     return population_clears(
-        total,
+        ctx.memo[key],
         policy=ctx.policy,
         secret=ctx.secret,
         cell_key=digest(creator_id, "followers population"),
@@ -297,13 +301,16 @@ def _protected(ctx: Context, query: Query, start: date, end: date) -> QueryResul
 
 
 def _unscoped(ctx: Context, query: Query, start: date, end: date) -> QueryResult:
-    totals_raw = execute(ctx.con, totals_query(query), start, end)
-    totals = totals_raw.rows[0] if totals_raw.rows else {m: 0 for m in query.metrics}
-    if not involves_person(query):
-        raw = execute(ctx.con, query, start, end) if query.dimensions else totals_raw
-        rows = raw.rows if query.dimensions else []
-        return QueryResult(query, [_public(query, r) for r in rows], _public(query, totals))
-    return _person_breakdown(ctx, query, start, end, totals_raw)
+    if involves_person(query):
+        return _person_breakdown(ctx, query, start, end)
+    rows: list[Row] = []
+    if query.dimensions:
+        rows = [_public(query, r) for r in execute(ctx.con, query, start, end).rows]
+    totals: Row = {}
+    if query.totals or not query.dimensions:
+        raw = execute(ctx.con, totals_query(query), start, end).rows
+        totals = _public(query, raw[0] if raw else {m: 0 for m in query.metrics})
+    return QueryResult(query, rows, totals)
 
 
 def _public(query: Query, row: Row) -> Row:
@@ -311,9 +318,7 @@ def _public(query: Query, row: Row) -> Row:
     return {k: row.get(k) for k in (*query.dimensions, *query.metrics)}
 
 
-def _person_breakdown(
-    ctx: Context, query: Query, start: date, end: date, totals_raw: RawResult
-) -> QueryResult:
+def _person_breakdown(ctx: Context, query: Query, start: date, end: date) -> QueryResult:
     policy = ctx.policy
     person_dims = [d for d in query.dimensions if DIMENSIONS[d].person]
     others = [d for d in query.dimensions if not DIMENSIONS[d].person]
@@ -321,35 +326,36 @@ def _person_breakdown(
         raise QueryError(
             "dimensions", "a breakdown by a person's attribute takes that one dimension only"
         )
-    unsupported = [m for m in query.metrics if m not in (*ADDITIVE_AUDIENCE, "reach")]
+    unsupported = [m for m in query.metrics if m not in PERSON_METRICS]
     if unsupported:
         raise QueryError(
             "metrics",
             f"{', '.join(unsupported)} cannot be shown by a person's attribute "
-            f"(allowed: {', '.join((*ADDITIVE_AUDIENCE, 'reach'))})",
+            f"(allowed: {', '.join(PERSON_METRICS)})",
         )
     window = Window(
         _local_midnight(start, ctx.timezone),
         _local_midnight(end + timedelta(days=1), ctx.timezone),
         ctx.timezone,
     )
-    # The scope names the question and fingerprints the data in the window (its totals),
-    # not its dates: the same data asked about through another window gets the same noise.
+    measures = [m for m in query.metrics if m in ADDITIVE_AUDIENCE]
+    stats = _audience_stats(ctx.con, query, start, end, measures)
+    # The scope names the question and fingerprints the data behind it, not its dates: the
+    # same data asked about through another window gets the same noise.
     scope = digest(
         query.creator_id,
         query.metrics,
         query.dimensions,
         [(f.op, f.dimension, f.values) for f in query.filters],
-        sorted(totals_raw.rows[0].items()) if totals_raw.rows else [],
+        stats.fingerprint,
     )
-    population = _population(ctx.con, query, start, end)
     refusal = check_window(window, policy=policy) or check_filters(
         {
             f.dimension: ",".join(f.values) if f.op == "is" else "not " + ",".join(f.values)
             for f in query.filters
             if DIMENSIONS[f.dimension].person
         },
-        population=population,
+        population=stats.population,
         policy=policy,
         secret=ctx.secret,
         scope=scope,
@@ -358,11 +364,11 @@ def _person_breakdown(
         withheld = [Withheld("result", str(refusal.reason), refusal.detail)]
         return QueryResult(query, [], {m: None for m in query.metrics}, None, withheld)
     if not person_dims:  # person filters only: a filtered total
-        return QueryResult(query, [], _public(query, totals_raw.rows[0]))
+        raw = execute(ctx.con, totals_query(query), start, end).rows
+        return QueryResult(query, [], _public(query, raw[0] if raw else {}))
 
     dim = person_dims[0]
     raw = execute(ctx.con, query, start, end)
-    measures = [m for m in query.metrics if m in ADDITIVE_AUDIENCE]
     cells = [
         Cell(
             value=str(row[dim]) if row[dim] is not None else UNKNOWN,
@@ -371,17 +377,16 @@ def _person_breakdown(
         )
         for row in raw.rows
     ]
-    opted_people, opted_measures = _opted_out(ctx.con, query, start, end, measures)
     breakdown = suppress_breakdown(
         cells,
-        population=population,
+        population=stats.population,
         policy=policy,
         dimension=dim,
         secret=ctx.secret,
         scope=scope,
-        minors=None if dim == "age" else _minors(ctx.con, query, start, end),
-        opted_out_people=opted_people,
-        opted_out_measures=opted_measures,
+        minors=None if dim == "age" else stats.minors,
+        opted_out_people=stats.opted_out_people,
+        opted_out_measures=stats.opted_out_measures,
     )
     withheld = [
         Withheld(
@@ -412,31 +417,40 @@ def _local_midnight(day: date, tz: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz))
 
 
-def _opted_out(con, query: Query, start: date, end: date, measures: list[str]):
+@dataclass(frozen=True)
+class AudienceStats:
+    """The people behind a person breakdown: population, minors, opt-outs (true counts)."""
+
+    population: int
+    minors: int
+    opted_out_people: int
+    opted_out_measures: dict[str, int]
+    fingerprint: tuple
+
+
+def _audience_stats(
+    con, query: Query, start: date, end: date, measures: list[str]
+) -> AudienceStats:
+    """One pass over the audience rollup for everything a person breakdown is checked on."""
     where, params = _where(query, start, end, person_scope=False)
-    aggs = ", ".join(f"coalesce({dict(METRICS[m].sources)['audience']}, 0)" for m in measures)
+    opted = [
+        f"coalesce({dict(METRICS[m].sources)['audience']} FILTER (opt_out), 0)" for m in measures
+    ]
     row = con.execute(
-        f"SELECT count(DISTINCT viewer_pid){', ' + aggs if aggs else ''} "
-        f"FROM rollup_audience_daily WHERE {where} AND opt_out",
+        f"""
+        SELECT count(DISTINCT viewer_pid) FILTER (NOT opt_out),
+               count(DISTINCT viewer_pid) FILTER (NOT opt_out AND age_bucket = '13-17'),
+               count(DISTINCT viewer_pid) FILTER (opt_out),
+               count(*), coalesce(sum(plays), 0), coalesce(sum(watch_ms), 0)
+               {"".join(", " + o for o in opted)}
+        FROM rollup_audience_daily WHERE {where}
+        """,
         params,
     ).fetchone()
-    return int(row[0]), {m: int(v) for m, v in zip(measures, row[1:], strict=True)}
-
-
-def _population(con, query: Query, start: date, end: date) -> int:
-    """Distinct viewers behind a person breakdown or filter, opt-outs excluded."""
-    where, params = _where(query, start, end, person_scope=True)
-    row = con.execute(
-        f"SELECT count(DISTINCT viewer_pid) FROM rollup_audience_daily WHERE {where}", params
-    ).fetchone()
-    return int(row[0])
-
-
-def _minors(con, query: Query, start: date, end: date) -> int:
-    where, params = _where(query, start, end, person_scope=True)
-    row = con.execute(
-        f"SELECT count(DISTINCT viewer_pid) FROM rollup_audience_daily "
-        f"WHERE {where} AND age_bucket = '13-17'",
-        params,
-    ).fetchone()
-    return int(row[0])
+    return AudienceStats(
+        population=int(row[0]),
+        minors=int(row[1]),
+        opted_out_people=int(row[2]),
+        opted_out_measures={m: int(v) for m, v in zip(measures, row[6:], strict=True)},
+        fingerprint=tuple(int(v) for v in row[:6]),
+    )
