@@ -42,9 +42,9 @@ approved AS (
     SELECT b.account_id
     FROM follow_began b
     WHERE EXISTS (
-        SELECT 1 FROM events e
-        WHERE e.type = 'follow_approve' AND e.actor_id = b.account_id
-          AND e.target_id = $creator AND e.ts >= b.began
+        SELECT 1 FROM rollup_approvals_daily r
+        WHERE r.creator_id = $creator AND r.actor_id = b.account_id
+          AND r.last_approve_ts >= b.began
     )
 ),
 nameable AS (
@@ -56,17 +56,21 @@ nameable AS (
 """
 
 # Current likers: accounts whose last like/unlike of the video is a like (an unlike at the
-# same instant wins). Named ones newest like first; the rest only counted.
+# same instant wins), read from the likes rollup. Named ones newest like first; the rest
+# only counted.
 _LIKERS = f"""
 WITH last_act AS (
     SELECT actor_id AS account_id,
-           arg_max(type, (ts, type = 'unlike')) AS type,
-           max(ts) AS ts
-    FROM events
-    WHERE video_id = $video_id AND type IN ('like', 'unlike') AND actor_id IS NOT NULL
+           max(last_like_ts) AS liked,
+           max(last_unlike_ts) AS unliked
+    FROM rollup_likes_daily
+    WHERE creator_id = $creator AND video_id = $video_id
     GROUP BY actor_id
 ),
-candidates AS (SELECT account_id, ts FROM last_act WHERE type = 'like'),
+candidates AS (
+    SELECT account_id, liked AS ts FROM last_act
+    WHERE liked IS NOT NULL AND (unliked IS NULL OR liked > unliked)
+),
 {_NAMEABLE}
 SELECT coalesce(list(c.account_id ORDER BY c.ts DESC, c.account_id)
                 FILTER (n.account_id IS NOT NULL), []) AS named,

@@ -17,7 +17,6 @@ from creatorlens.privacy.suppression import Cell, digest, suppress_breakdown
 from creatorlens.query.model import Filter, Period, Query
 from creatorlens.query.result import Withheld
 from creatorlens.query.runner import Context, followers_clear, run_query
-from creatorlens.rollup.definitions import render_input
 
 OVERVIEW_METRICS = (
     "views",
@@ -381,24 +380,10 @@ def _merged(into: str | None) -> str:
 
 def follower_activity(ctx: Context, creator_id: str, period: Period) -> list[dict[str, Any]]:
     """Plays by followers of the creator's videos, by weekday × hour in the creator's zone."""
-    source = "rollup_follower_hourly"
-    if not ctx.con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = $t", {"t": source}
-    ).fetchone()[0]:
-        # No rollup defines this table yet: read the same figures from the rollups' shared
-        # input (same local day and hour), narrowed to this creator's plays by followers.
-        source = (
-            "("
-            + render_input(
-                events_filter="e.creator_id = $c AND e.type = 'view' AND e.actor_is_follower",
-                select="creator_id, local_date, local_hour, 1 AS plays",
-            )
-            + ")"
-        )
     rows = ctx.con.execute(
-        f"""
+        """
         SELECT isodow(local_date) AS weekday, local_hour AS hour, sum(plays) AS plays
-        FROM {source}
+        FROM rollup_follower_hourly
         WHERE creator_id = $c AND local_date BETWEEN $s AND $e
         GROUP BY ALL ORDER BY weekday, hour
         """,

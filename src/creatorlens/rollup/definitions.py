@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 # Event columns the rollups read, carried unchanged into `rollup_input`.
 EVENT_COLUMNS = (
     "type",
+    "ts",
     "creator_id",
+    "actor_id",
     "video_id",
     "viewer_pid",
     "key_id",
@@ -63,7 +65,7 @@ SPARK = Dialect(
     "spark",
     "from_utc_timestamp({ts}, {tz})",
     ":{name}",
-    {"VARCHAR": "STRING", "UBIGINT": "DECIMAL(20,0)"},
+    {"VARCHAR": "STRING", "UBIGINT": "DECIMAL(20,0)", "TIMESTAMPTZ": "TIMESTAMP"},
 )
 DIALECTS = {d.name: d for d in (DUCKDB, SPARK)}
 
@@ -230,6 +232,37 @@ ROLLUPS: tuple[Rollup, ...] = (
         grain=(CREATOR, VIDEO, LOCAL_DATE, Column("bucket", "INTEGER", RETENTION_BUCKET)),
         measures=(count_of("plays", IS_VIEW),),
         where="type = 'view' AND video_duration_ms IS NOT NULL",
+    ),
+)
+
+# Named acts for the likers list: only named types keep an actor id, and the list reads
+# the latest like and unlike of each account, never a view.
+ROLLUPS += (
+    Rollup(
+        name="rollup_follower_hourly",
+        doc="Plays by viewers who were followers, per creator-local day and hour.",
+        grain=(CREATOR, LOCAL_DATE, Column("local_hour", "INTEGER")),
+        measures=(count_of("plays", "type = 'view' AND actor_is_follower"),),
+        where="type = 'view' AND actor_is_follower",
+    ),
+    Rollup(
+        name="rollup_likes_daily",
+        doc="Each account's last like and unlike of a video per creator-local day.",
+        grain=(CREATOR, VIDEO, LOCAL_DATE, Column("actor_id", "VARCHAR")),
+        measures=(
+            Column("last_like_ts", "TIMESTAMPTZ", "max(CASE WHEN type = 'like' THEN ts END)"),
+            Column(
+                "last_unlike_ts", "TIMESTAMPTZ", "max(CASE WHEN type = 'unlike' THEN ts END)"
+            ),
+        ),
+        where="video_id IS NOT NULL AND actor_id IS NOT NULL AND " + type_is("like", "unlike"),
+    ),
+    Rollup(
+        name="rollup_approvals_daily",
+        doc="Each private account's last approval of the creator as follower, per day.",
+        grain=(CREATOR, LOCAL_DATE, Column("actor_id", "VARCHAR")),
+        measures=(Column("last_approve_ts", "TIMESTAMPTZ", "max(ts)"),),
+        where="actor_id IS NOT NULL AND type = 'follow_approve'",
     ),
 )
 

@@ -1,0 +1,452 @@
+"""Rollups on a tiny hand-made platform: every figure below is worked out by hand."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from creatorlens.ingest import ingest_into, key_ring
+from creatorlens.ingest.pseudonym import pseudonym
+from creatorlens.rollup import (
+    ROLLUP_TABLES,
+    ROLLUPS,
+    mark_creators_dirty,
+    rebuild_rollups,
+    refresh_rollups,
+    render,
+    render_create,
+)
+from creatorlens.store import Store
+from tests.conftest import write_ndjson
+
+
+def ingest(db: Path, files: list[Path]) -> None:
+    """Ingest without the automatic refresh, so each test decides when rollups refresh."""
+    ingest_into(db, files, refresh=False)
+
+
+D1 = date(2026, 10, 2)
+D2 = date(2026, 10, 3)
+
+
+def account(account_id: str, **changes) -> dict:
+    return {
+        "account_id": account_id,
+        "kind": "personal",
+        "is_private": False,
+        "birth_year": 1990,  # 36 in 2026: 35-44
+        "gender": "female",
+        "country": "US",
+        "city": "Austin",
+        "language": "en",
+        "timezone": "UTC",
+        "analytics_opt_out": False,
+        "created_at": "2024-01-01T00:00:00Z",
+        **changes,
+    }
+
+
+ACCOUNTS = [
+    # Chicago is on CDT (UTC-5) in early October; Kolkata is UTC+5:30 all year.
+    account("c1", kind="creator", timezone="America/Chicago"),
+    account("c2", kind="creator", timezone="Asia/Kolkata"),
+    account("u1", birth_year=2000, gender="male", country="BR", city="Recife", language="pt"),
+    account("u2", analytics_opt_out=True),
+    account("u3"),
+]
+VIDEOS = [
+    {"video_id": "v1", "creator_id": "c1", "posted_at": "2026-10-01T00:00:00Z",
+     "duration_ms": 15000},
+    # Longer than 100 s: retention buckets are 1 % of the duration, 2000 ms each.
+    {"video_id": "v2", "creator_id": "c2", "posted_at": "2026-10-01T00:00:00Z",
+     "duration_ms": 200000},
+]  # fmt: skip
+
+
+def view(event_id, actor, video, ts, watched, source="for_you") -> dict:
+    return {"event_id": event_id, "type": "view", "ts": ts, "actor_id": actor,
+            "video_id": video, "watched_ms": watched, "source": source}  # fmt: skip
+
+
+def act(event_id, kind, actor, ts, **fields) -> dict:
+    return {"event_id": event_id, "type": kind, "ts": ts, "actor_id": actor, **fields}
+
+
+# Times are UTC; the comment gives the creator-local time.
+EVENTS = [
+    # c1 / v1, Chicago (UTC-5)
+    view("e1", "u1", "v1", "2026-10-02T15:00:00Z", 3000),  # 10:00, exactly the threshold
+    view("e1", "u1", "v1", "2026-10-02T15:00:00Z", 9999),  # same id again: ignored
+    view("e2", "u2", "v1", "2026-10-02T15:10:00Z", 2999),  # 10:10, a play, not a view
+    view("e3", "u1", "v1", "2026-10-02T15:20:00Z", 31000, "following"),  # 10:20, a loop
+    view("e4", "u3", "v1", "2026-10-02T16:05:00Z", 15000, "search"),  # 11:05, exactly D
+    act("e5", "like", "u1", "2026-10-02T15:30:00Z", video_id="v1"),  # 10:30
+    act("e6", "unlike", "u1", "2026-10-02T15:40:00Z", video_id="v1"),  # 10:40
+    act("e7", "comment", "u2", "2026-10-02T15:45:00Z", video_id="v1", comment_id="k7",
+        text="nice"),  # 10:45
+    act("e8", "comment", "u3", "2026-10-02T16:10:00Z", video_id="v1", comment_id="k8",
+        text="wow"),  # 11:10
+    act("e9", "share", "u1", "2026-10-02T15:50:00Z", video_id="v1", channel="whatsapp"),
+    act("e10", "share", "u2", "2026-10-02T15:55:00Z", video_id="v1", channel="copy_link"),
+    act("e11", "share", "u3", "2026-10-02T16:20:00Z", video_id="v1", channel="whatsapp"),
+    act("e12", "save", "u2", "2026-10-02T15:58:00Z", video_id="v1"),  # 10:58
+    act("e13", "profile_view", "u1", "2026-10-02T15:00:00Z", target_id="c1"),
+    act("e14", "profile_view", "u2", "2026-10-02T16:00:00Z", target_id="c1"),
+    act("f1", "follow", "u2", "2026-10-02T13:00:00Z", target_id="c1"),  # 08:00
+    act("f2", "follow", "u1", "2026-10-02T15:15:00Z", target_id="c1"),  # 10:15, between e1, e3
+    act("f3", "unfollow", "u2", "2026-10-02T17:00:00Z", target_id="c1"),  # 12:00
+    # u3 (private) approves c1 as a follower: feeds the likers list, not the counts.
+    act("a1", "follow_approve", "u3", "2026-10-02T17:30:00Z", target_id="c1"),  # 12:30
+    # 23:59 on Oct 2 in Chicago although already Oct 3 in UTC.
+    view("e18", "u2", "v1", "2026-10-03T04:59:00Z", 5000, "profile"),
+    # c2's video v2 mentions c1: the row is (c1, v2), at 11:30 Chicago time.
+    act("e26", "mention", "c2", "2026-10-02T16:30:00Z", target_id="c1", video_id="v2"),
+    # c2 / v2, Kolkata (UTC+5:30)
+    view("e20", "u1", "v2", "2026-10-02T18:29:00Z", 2000),  # Oct 2 23:59
+    view("e21", "u2", "v2", "2026-10-02T18:31:00Z", 200000),  # Oct 3 00:01: next local day
+    view("e22", "u3", "v2", "2026-10-02T18:32:00Z", 199999, "share_link"),  # Oct 3 00:02
+    act("e23", "profile_view", "u1", "2026-10-02T18:45:00Z", target_id="c2"),  # Oct 3 00:15
+    act("e24", "duet", "c1", "2026-10-03T03:00:00Z", video_id="v2", new_video_id="v8"),  # 08:30
+    act("e25", "stitch", "u3", "2026-10-03T03:00:00Z", video_id="v2", new_video_id="v9"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "store.duckdb"
+    ingest(
+        path,
+        [
+            write_ndjson(tmp_path / "accounts.ndjson", ACCOUNTS),
+            write_ndjson(tmp_path / "videos.ndjson", VIDEOS),
+            write_ndjson(tmp_path / "events.ndjson", EVENTS),
+        ],
+    )
+    return path
+
+
+def refresh(db: Path, **kwargs):
+    with Store.open(db) as store:
+        return refresh_rollups(store, **kwargs)
+
+
+def table(db: Path, name: str, columns: str = "*") -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(f"SELECT {columns} FROM {name} ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+
+
+def snapshot(db: Path) -> dict[str, list[tuple]]:
+    return {name: table(db, name) for name in ROLLUP_TABLES}
+
+
+def pid(db: Path, creator: str, viewer: str) -> int:
+    return pseudonym(key_ring(db).active().secret, creator, viewer)
+
+
+def test_video_hourly(db: Path) -> None:
+    refresh(db)
+    assert table(db, "rollup_video_hourly") == [
+        # creator, video, day, hour, plays, views, watch_ms, full_watches, likes, unlikes,
+        # comments, shares, saves, duets, stitches, mentions
+        # 10h: e1 3000 (view), e2 2999 (play only), e3 31000 (view, loop: a full watch),
+        # like + unlike, one comment, two shares, a save.
+        ("c1", "v1", D1, 10, 3, 2, 3000 + 2999 + 31000, 1, 1, 1, 1, 2, 1, 0, 0, 0),
+        # 11h: e4 watched exactly its 15000 ms (a full watch), one comment, one share.
+        ("c1", "v1", D1, 11, 1, 1, 15000, 1, 0, 0, 1, 1, 0, 0, 0, 0),
+        # e18: 04:59 UTC on Oct 3 is 23:59 on Oct 2 in Chicago.
+        ("c1", "v1", D1, 23, 1, 1, 5000, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+        # c1 mentioned in c2's video v2.
+        ("c1", "v2", D1, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1),
+        # e20: 23:59 in Kolkata, 2000 ms: a play, not a view.
+        ("c2", "v2", D1, 23, 1, 0, 2000, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+        # e21 (200000 = D, full) and e22 (199999, not full): 00:0x on Oct 3 in Kolkata.
+        ("c2", "v2", D2, 0, 2, 2, 399999, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+        # the duet and the stitch of v2 at 08:30 Kolkata.
+        ("c2", "v2", D2, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0),
+    ]
+
+
+def test_video_source_and_share_channel(db: Path) -> None:
+    refresh(db)
+    assert table(db, "rollup_video_source_daily") == [
+        # creator, video, day, source, plays, views, watch_ms
+        ("c1", "v1", D1, "following", 1, 1, 31000),  # e3
+        ("c1", "v1", D1, "for_you", 2, 1, 5999),  # e1 (view) + e2 (play)
+        ("c1", "v1", D1, "profile", 1, 1, 5000),  # e18
+        ("c1", "v1", D1, "search", 1, 1, 15000),  # e4
+        ("c2", "v2", D1, "for_you", 1, 0, 2000),  # e20
+        ("c2", "v2", D2, "for_you", 1, 1, 200000),  # e21
+        ("c2", "v2", D2, "share_link", 1, 1, 199999),  # e22
+    ]
+    assert table(db, "rollup_share_channel_daily") == [
+        ("c1", "v1", D1, "copy_link", 1),  # e10
+        ("c1", "v1", D1, "whatsapp", 2),  # e9, e11
+    ]
+
+
+def test_creator_daily(db: Path) -> None:
+    refresh(db)
+    assert table(db, "rollup_creator_daily") == [
+        # creator, day, profile_views, followers_gained, followers_lost
+        ("c1", D1, 2, 2, 1),  # e13, e14; f1, f2; f3
+        ("c2", D2, 1, 0, 0),  # e23 at 00:15 on Oct 3 in Kolkata
+    ]
+
+
+def test_audience_daily(db: Path) -> None:
+    refresh(db)
+    key_id = key_ring(db).active().key_id
+    u1 = ("25-34", "male", "BR", "Recife", "pt")  # born 2000: 26
+    plain = ("35-44", "female", "US", "Austin", "en")  # born 1990: 36
+    expected = [
+        # u1: e1 (before following) and e3 (after f2): a follower that day.
+        ("c1", "v1", D1, pid(db, "c1", "u1"), key_id, True, *u1, False, 2, 2, 34000),
+        # u2: e2 as a follower (f1), e18 after unfollowing (f3); opted out of analytics.
+        ("c1", "v1", D1, pid(db, "c1", "u2"), key_id, True, *plain, True, 2, 1, 7999),
+        ("c1", "v1", D1, pid(db, "c1", "u3"), key_id, False, *plain, False, 1, 1, 15000),
+        ("c2", "v2", D1, pid(db, "c2", "u1"), key_id, False, *u1, False, 1, 0, 2000),
+        ("c2", "v2", D2, pid(db, "c2", "u2"), key_id, False, *plain, True, 1, 1, 200000),
+        ("c2", "v2", D2, pid(db, "c2", "u3"), key_id, False, *plain, False, 1, 1, 199999),
+    ]
+    assert table(db, "rollup_audience_daily") == sorted(expected)
+
+
+def test_engaged_daily(db: Path) -> None:
+    refresh(db)
+    expected = [
+        # creator, video, day, pid, likes, comments, shares (saves and unlikes do not count)
+        ("c1", "v1", D1, pid(db, "c1", "u1"), 1, 0, 1),  # e5, e9
+        ("c1", "v1", D1, pid(db, "c1", "u2"), 0, 1, 1),  # e7, e10
+        ("c1", "v1", D1, pid(db, "c1", "u3"), 0, 1, 1),  # e8, e11
+    ]
+    assert table(db, "rollup_engaged_daily") == sorted(expected)
+
+
+def test_retention_daily(db: Path) -> None:
+    refresh(db)
+    assert table(db, "rollup_retention_daily") == [
+        # v1: D = 15000, W = 1000, N = 15 buckets.
+        ("c1", "v1", D1, 2, 1),  # e2 2999 ms
+        ("c1", "v1", D1, 3, 1),  # e1 3000 ms
+        ("c1", "v1", D1, 5, 1),  # e18 5000 ms
+        ("c1", "v1", D1, 15, 2),  # e4 15000 (the end) and e3 31000 (a loop, capped at N)
+        # v2: D = 200000, W = 2000, N = 100 buckets.
+        ("c2", "v2", D1, 1, 1),  # e20 2000 ms
+        ("c2", "v2", D2, 99, 1),  # e22 199999 ms: one ms short of the end
+        ("c2", "v2", D2, 100, 1),  # e21 200000 ms: the end
+    ]
+
+
+def test_view_threshold_is_recorded_and_a_new_one_rebuilds(db: Path) -> None:
+    first = refresh(db)
+    assert first.mode == "full"
+    assert table(db, "rollup_state", "view_threshold_ms") == [(3000,)]
+    again = refresh(db, view_threshold_ms=2999)
+    assert again.mode == "full" and "threshold" in again.reason
+    assert table(db, "rollup_state", "view_threshold_ms") == [(2999,)]
+    # e2 (2999 ms) now counts as a view.
+    assert table(
+        db, "rollup_video_hourly WHERE creator_id = 'c1' AND local_hour = 10", "plays, views"
+    ) == [(3, 3)]
+
+
+def test_refreshing_twice_changes_nothing(db: Path) -> None:
+    refresh(db)
+    before = snapshot(db)
+    again = refresh(db)
+    assert again.mode == "unchanged" and again.days == 0
+    assert snapshot(db) == before
+
+
+def test_late_event_updates_its_old_day_only(db: Path, tmp_path: Path) -> None:
+    refresh(db)
+    late = write_ndjson(
+        tmp_path / "events-late.ndjson",
+        [view("late1", "u3", "v1", "2026-10-02T15:30:00Z", 4000)],  # 10:30 on Oct 2
+    )
+    ingest(db, [late])
+    summary = refresh(db)
+    assert (summary.mode, summary.new_events, summary.days) == ("incremental", 1, 1)
+    assert table(
+        db, "rollup_video_hourly WHERE creator_id = 'c1' AND local_hour = 10", "plays, views"
+    ) == [(4, 3)]
+    incremental = snapshot(db)
+    rebuild(db)
+    assert snapshot(db) == incremental
+
+
+def test_time_zone_change_moves_every_day_of_that_creator(db: Path, tmp_path: Path) -> None:
+    refresh(db)
+    moved = write_ndjson(
+        tmp_path / "accounts-2.ndjson",
+        [account("c2", kind="creator", timezone="UTC")],
+    )
+    ingest(db, [moved])
+    summary = refresh(db)
+    assert (summary.mode, summary.creators) == ("incremental", 1)
+    # In UTC every c2 event is on Oct 2 (18:29-18:45) but the duet and stitch (03:00 Oct 3).
+    assert table(
+        db, "rollup_video_hourly WHERE creator_id = 'c2'", "local_date, local_hour, plays"
+    ) == [(D1, 18, 3), (D2, 3, 0)]
+    assert table(db, "rollup_creator_daily WHERE creator_id = 'c2'") == [("c2", D1, 1, 0, 0)]
+    incremental = snapshot(db)
+    rebuild(db)
+    assert snapshot(db) == incremental
+
+
+def test_video_duration_change_recounts_full_watches(db: Path, tmp_path: Path) -> None:
+    refresh(db)
+    longer = write_ndjson(
+        tmp_path / "videos-2.ndjson",
+        [{**VIDEOS[0], "duration_ms": 31000}],
+    )
+    ingest(db, [longer])
+    summary = refresh(db)
+    assert summary.mode == "incremental"
+    # Only e3 (31000 ms) still reaches the end.
+    assert table(db, "rollup_video_hourly WHERE video_id = 'v1'", "sum(full_watches)") == [(1,)]
+    incremental = snapshot(db)
+    rebuild(db)
+    assert snapshot(db) == incremental
+
+
+def test_marked_creator_picks_up_events_changed_in_place(db: Path) -> None:
+    refresh(db)
+    with Store.open(db) as store:
+        # What ingest does when u1 opts out later: past events change, ingested_at does not.
+        store.con.execute("BEGIN TRANSACTION")
+        store.con.execute(
+            "UPDATE events SET actor_opt_out = true WHERE viewer_pid = $pid",
+            {"pid": pid(db, "c1", "u1")},
+        )
+        mark_creators_dirty(store.con, ["c1"])
+        store.con.execute("COMMIT")
+        summary = refresh_rollups(store)
+    assert (summary.mode, summary.creators) == ("incremental", 1)
+    assert table(
+        db, "rollup_audience_daily WHERE viewer_pid = " + str(pid(db, "c1", "u1")), "opt_out"
+    ) == [(True,)]
+    assert table(db, "rollup_dirty") == []
+
+
+def test_opting_out_later_reaches_the_rollups(db: Path, tmp_path: Path) -> None:
+    """Ingest rewrites u1's past events in place and marks their creators dirty."""
+    refresh(db)
+    change = write_ndjson(
+        tmp_path / "accounts-2.ndjson",
+        [account("u1", birth_year=2000, gender="male", country="BR", city="Recife",
+                 language="pt", analytics_opt_out=True)],
+    )  # fmt: skip
+    ingest(db, [change])
+    summary = refresh(db)
+    assert (summary.mode, summary.creators) == ("incremental", 2)  # u1 watched c1 and c2
+    assert table(db, "rollup_audience_daily WHERE opt_out", "count(*)") == [(2 + 2,)]
+    incremental = snapshot(db)
+    rebuild(db)
+    assert snapshot(db) == incremental
+
+
+def test_refresh_reports_progress_and_keeps_rows_ordered(db: Path) -> None:
+    seen = []
+    with Store.open(db) as store:
+        refresh_rollups(store, progress=lambda stage, done, total: seen.append((stage, done)))
+        order = store.con.execute(
+            """
+            SELECT count(*) FROM (
+                SELECT creator_id, local_date,
+                       lag(creator_id) OVER (ORDER BY rowid) AS prev_creator,
+                       lag(local_date) OVER (ORDER BY rowid) AS prev_date
+                FROM rollup_video_hourly)
+            WHERE prev_creator > creator_id
+               OR (prev_creator = creator_id AND prev_date > local_date)
+            """
+        ).fetchone()
+    assert [s for s, _ in seen][: len(ROLLUP_TABLES)] == list(ROLLUP_TABLES)
+    assert [d for _, d in seen] == sorted(d for _, d in seen)
+    assert order == (0,)
+
+
+def rebuild(db: Path) -> None:
+    with Store.open(db) as store:
+        rebuild_rollups(store)
+
+
+# --- the shared definitions and their Spark rendering ---------------------------------------
+
+DUCKDB_ONLY = (
+    "timezone(",
+    "::",
+    "//",
+    "$",
+    "group by all",
+    "exclude",
+    "qualify",
+    "asof",
+    "semi join",
+    "anti join",
+    "epoch_ms",
+    "strftime",
+    "list_",
+    "struct_pack",
+    "regexp_full_match",
+    "try_cast",
+    "ubigint",
+    "hugeint",
+    "varchar",
+    "any_value",  # Spark has it only from 3.4 and it is not deterministic anyway
+)
+# Functions the Spark rendering may call: each exists in Spark SQL with these semantics.
+SPARK_FUNCTIONS = {
+    "bool_or", "cast", "ceil", "coalesce", "count", "floor", "from_utc_timestamp", "hour",
+    "least", "max", "sum",
+}  # fmt: skip
+SQL_WORDS = {"and", "as", "in", "on", "or", "over", "join", "select", "from", "where"}
+
+
+@pytest.mark.parametrize("rollup", ROLLUPS, ids=lambda r: r.name)
+def test_spark_rendering_uses_only_spark_sql(rollup) -> None:
+    spark = render(rollup, "spark")
+    lowered = (spark + "\n" + render_create(rollup, "spark")).lower()
+    assert [word for word in DUCKDB_ONLY if word in lowered] == []
+    called = {f for f in re.findall(r"\b([a-z_]+)\s*\(", spark.lower())} - SQL_WORDS
+    cte_names = {"located", "rollup_input"}
+    assert called - cte_names - SPARK_FUNCTIONS == set()
+    assert ":view_threshold_ms" in spark or "view_threshold_ms" not in spark
+
+
+@pytest.mark.parametrize("rollup", ROLLUPS, ids=lambda r: r.name)
+def test_spark_rendering_means_the_same_as_duckdb(db: Path, rollup) -> None:
+    """Run the Spark text in DuckDB, with Spark's function spelled as a macro: same rows."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        con.execute("CREATE TEMP MACRO from_utc_timestamp(ts, tz) AS timezone(tz, ts)")
+        params = {"view_threshold_ms": 3000}
+        duck_sql = render(rollup)
+        spark_sql = (
+            render(rollup, "spark")
+            .replace(":view_threshold_ms", "$view_threshold_ms")
+            .replace("AS STRING", "AS VARCHAR")
+            .replace("DECIMAL(20,0)", "UBIGINT")
+            .replace("AS TIMESTAMP)", "AS TIMESTAMPTZ)")
+        )
+
+        def run(sql: str) -> list[tuple]:
+            used = {k: v for k, v in params.items() if f"${k}" in sql}
+            return sorted(con.execute(sql, used).fetchall())
+
+        assert run(spark_sql) == run(duck_sql)
+        assert run(duck_sql)  # the fixture has rows for every rollup
+    finally:
+        con.close()
+
+
+def test_unknown_dialect_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown dialect"):
+        render(ROLLUPS[0], "oracle")
