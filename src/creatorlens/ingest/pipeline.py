@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from creatorlens.errors import UserError
 from creatorlens.ingest.pseudonym import PSEUDONYM_SQL, VIEWER_MAC_SQL, KeyRing, hmac_pads
-from creatorlens.ingest.readers import BatchReader, SourceFile, count_records, open_source
+from creatorlens.ingest.readers import BatchReader, SourceFile, estimate_records, open_source
 from creatorlens.ingest.validate import (
     NAMED_TYPES_SQL,
     TYPE_NO_SQL,
@@ -86,7 +86,7 @@ def ingest_file(
     store: Store, source: SourceFile, *, batch_rows: int = 750_000, progress: Progress | None = None
 ) -> IngestSummary:
     """Ingest one file batch by batch; memory stays bounded by `batch_rows`."""
-    total = count_records(source) if progress else None
+    total = estimate_records(source) if progress else None
     summary = IngestSummary(files=[source.name])
     reader = BatchReader(source, batch_rows)
     try:
@@ -104,6 +104,9 @@ def ingest_file(
                 progress(source, first_no - 1, total)
         if reader.rejected:
             summary.add(_quarantine_rejected(store, source, reader))
+        if progress and first_no > 1:
+            # The total was an estimate; the bar ends at what was actually read.
+            progress(source, first_no - 1, first_no - 1)
     finally:
         reader.close()
     return summary
@@ -145,7 +148,7 @@ def ingest_batch(
     finally:
         con.unregister("incoming")
         con.execute("DROP TABLE IF EXISTS checked")
-        con.execute("DROP TABLE IF EXISTS pseudonyms")
+        con.execute("DROP TABLE IF EXISTS actors")
         con.execute("DROP TABLE IF EXISTS follower_at_event")
     summary.records = numbered.num_rows
     return summary
@@ -153,8 +156,9 @@ def ingest_batch(
 
 def _numbered(batch: pa.RecordBatch | pa.Table, entity: str, first_no: int) -> pa.Table:
     """The batch with exactly the entity's wire columns as text, plus its record numbers."""
+    # Chunks are left as the reader made them: DuckDB scans chunked columns just as well,
+    # and combining them would copy the whole batch.
     table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
-    table = table.combine_chunks()
     n = table.num_rows
     columns = {}
     for name in ENTITY_FIELDS[entity]:
@@ -169,6 +173,9 @@ def _numbered(batch: pa.RecordBatch | pa.Table, entity: str, first_no: int) -> p
 
 # --- events -------------------------------------------------------------------------------
 
+# `checked` carries on the wire columns the store keeps, so storing reads it alone rather
+# than joining back to `incoming` (such a join costs more than carrying the columns). The
+# texts that are stored parsed are left out; only quarantine needs them, for bad records.
 _CHECK_EVENTS = f"""
 CREATE OR REPLACE TEMP TABLE checked AS
 WITH parsed AS (
@@ -187,25 +194,31 @@ judged AS (
 stored AS (
     SELECT e.event_id FROM events e SEMI JOIN incoming i ON e.event_id = i.event_id
 ),
--- Repeats inside the batch: the first good record of an event_id wins. Grouping keeps
--- only repeated ids, so the join below is against a tiny table.
+-- Ids seen more than once in the batch; grouping keeps only those, so the join below is
+-- against a tiny table. Which of their records wins is settled by `_REPEATS`.
 repeated AS (
-    SELECT event_id, min(record_no) AS first_no FROM judged
-    WHERE problem IS NULL GROUP BY event_id HAVING count(*) > 1
+    SELECT event_id FROM incoming GROUP BY event_id HAVING count(*) > 1
 )
--- Only what later steps need; the other text columns are read back from `incoming`.
-SELECT j.record_no, j.event_id, j.type, j.type_no, j.actor_id, j.target_id, j.live_id,
-       j.ts_parsed, j.watched_parsed, j.gift_parsed, j.problem,
+SELECT j.* EXCLUDE (video_creator, ts, watched_ms, gift_value),
        {problem_labels("events", "j.problem")},
        CASE WHEN {type_in(VIDEO_TYPES, "j.type_no")} THEN j.video_creator
             WHEN {type_in(TARGET_TYPES, "j.type_no")} THEN j.target_id END AS creator,
        CASE WHEN j.problem IS NOT NULL THEN 'bad'
             WHEN s.event_id IS NOT NULL THEN 'dup'
-            WHEN j.record_no > r.first_no THEN 'dup'
-            ELSE 'new' END AS status
+            ELSE 'new' END AS status,
+       r.event_id IS NOT NULL AS repeated
 FROM judged j
 LEFT JOIN stored s ON s.event_id = j.event_id
 LEFT JOIN repeated r ON r.event_id = j.event_id
+"""
+
+# Repeats inside the batch: the first good record of an event_id wins. Done apart from
+# `_CHECK_EVENTS` because that needs every record's verdict, which in one statement would
+# make DuckDB materialize the whole judged batch a second time.
+_REPEATS = """
+UPDATE checked SET status = 'dup'
+WHERE repeated AND status = 'new' AND record_no NOT IN (
+    SELECT min(record_no) FROM checked WHERE repeated AND status = 'new' GROUP BY event_id)
 """
 
 _FOLLOWS = """
@@ -223,31 +236,25 @@ WHERE status = 'new' AND type = 'live_start'
 GROUP BY live_id
 """
 
-# Every event with an actor and a creator gets the actor's per-creator pseudonym, so
-# audiences can be counted across anonymous and named acts alike (the raw id is then kept
-# only for named types). The HMAC runs once per distinct actor and the per-creator hash
-# once per distinct (creator, actor) pair of the batch, never once per event.
-_PSEUDONYMS = f"""
-CREATE OR REPLACE TEMP TABLE pseudonyms AS
-WITH pairs AS (
-    SELECT DISTINCT creator, actor_id FROM checked
-    WHERE status = 'new' AND creator IS NOT NULL AND actor_id IS NOT NULL
-),
-viewers AS (
-    SELECT actor_id, {VIEWER_MAC_SQL.format(viewer="actor_id")} AS mac
-    FROM (SELECT DISTINCT actor_id FROM pairs)
-)
-SELECT p.creator, p.actor_id, {PSEUDONYM_SQL.format(mac="v.mac", creator="p.creator")} AS pid
-FROM pairs p JOIN viewers v ON v.actor_id = p.actor_id
+# Each distinct actor of the batch, once: its account attributes and its viewer HMAC (the
+# HMAC runs once per actor, never once per event).
+_ACTORS = f"""
+CREATE OR REPLACE TEMP TABLE actors AS
+SELECT c.actor_id, {VIEWER_MAC_SQL.format(viewer="c.actor_id")} AS mac,
+       a.birth_year, a.gender, a.country, a.city, a.language, a.analytics_opt_out
+FROM (SELECT DISTINCT actor_id FROM checked WHERE status = 'new') c
+LEFT JOIN accounts a ON a.account_id = c.actor_id
 """
 
+# Ages by the year of the event in UTC (the store's time zone), taken from the epoch:
+# year() of a TIMESTAMPTZ goes through the time zone library, which costs more per event.
 _AGE_BUCKET = """
-CASE WHEN a.birth_year IS NULL THEN NULL
-     WHEN year(c.ts_parsed) - a.birth_year < 18 THEN '13-17'
-     WHEN year(c.ts_parsed) - a.birth_year < 25 THEN '18-24'
-     WHEN year(c.ts_parsed) - a.birth_year < 35 THEN '25-34'
-     WHEN year(c.ts_parsed) - a.birth_year < 45 THEN '35-44'
-     WHEN year(c.ts_parsed) - a.birth_year < 55 THEN '45-54'
+CASE WHEN age IS NULL THEN NULL
+     WHEN age < 18 THEN '13-17'
+     WHEN age < 25 THEN '18-24'
+     WHEN age < 35 THEN '25-34'
+     WHEN age < 45 THEN '35-44'
+     WHEN age < 55 THEN '45-54'
      ELSE '55+' END
 """
 
@@ -265,26 +272,34 @@ ASOF JOIN follow_log f
 
 # For every new play, each creator its viewer followed at that moment gets one play of that
 # video in its "videos your followers watched" counts. Only pairs with follow history join.
+# The day is taken from the epoch (UTC) rather than through the time zone library, and each
+# play's own columns ride through the grouping instead of being joined back.
 _FOLLOWER_WATCH = f"""
 INSERT INTO follower_watch_daily
 WITH plays AS (
-    SELECT c.record_no, c.actor_id, c.ts_parsed, i.video_id, c.watched_parsed
-    FROM checked c JOIN incoming i ON i.record_no = c.record_no
-    WHERE c.status = 'new' AND {type_in(("view",), "c.type_no")}
-      AND c.actor_id IN (SELECT follower_id FROM follow_log)
+    SELECT record_no, actor_id, ts_parsed, video_id, watched_parsed,
+           make_timestamp(epoch_us(ts_parsed))::DATE AS day
+    FROM checked
+    WHERE status = 'new' AND {type_in(("view",), "type_no")}
+      AND actor_id IN (SELECT follower_id FROM follow_log)
 ),
 state AS (
-    SELECT p.record_no, f.followee_id, arg_max(f.following, f.ts) AS following
+    SELECT f.followee_id, any_value(p.video_id) AS video_id, any_value(p.day) AS day,
+           any_value(p.watched_parsed) AS watched_ms, arg_max(f.following, f.ts) AS following
     FROM plays p JOIN follow_log f ON f.follower_id = p.actor_id AND f.ts <= p.ts_parsed
     GROUP BY p.record_no, f.followee_id
 )
-SELECT s.followee_id, p.video_id, (p.ts_parsed AT TIME ZONE 'UTC')::DATE AS day,
-       count(*) AS plays, sum(p.watched_parsed) AS watch_ms
-FROM state s JOIN plays p ON p.record_no = s.record_no
-WHERE s.following
+SELECT followee_id, video_id, day, count(*) AS plays, sum(watched_ms) AS watch_ms
+FROM state
+WHERE following
 GROUP BY ALL
 """
 
+# Every event with an actor and a creator gets the actor's per-creator pseudonym, so
+# audiences can be counted across anonymous and named acts alike (the raw id is then kept
+# only for named types). The per-creator hash runs per event: most (creator, actor) pairs
+# of a batch occur once, so finding the distinct pairs first and joining them back would
+# cost more than the hashes it saves.
 _INSERT_EVENTS = f"""
 INSERT INTO events
 SELECT c.event_id,
@@ -292,34 +307,38 @@ SELECT c.event_id,
        c.ts_parsed,
        coalesce(c.creator, l.creator_id),
        CASE WHEN NOT {IS_ANONYMOUS} THEN c.actor_id END,
-       p.pid,
-       CASE WHEN p.pid IS NOT NULL THEN $key_id END,
-       i.video_id,
+       c.pid,
+       CASE WHEN c.pid IS NOT NULL THEN $key_id END,
+       c.video_id,
        c.watched_parsed,
-       i.source,
-       i.channel,
-       i.comment_id,
-       i.text,
-       i.reply_to,
+       c.source,
+       c.channel,
+       c.comment_id,
+       c.text,
+       c.reply_to,
        c.target_id,
-       i.new_video_id,
+       c.new_video_id,
        c.live_id,
        c.gift_parsed,
        {_AGE_BUCKET},
-       a.gender,
-       a.country,
-       a.city,
-       a.language,
-       coalesce(a.analytics_opt_out, false),
+       c.gender,
+       c.country,
+       c.city,
+       c.language,
+       coalesce(c.analytics_opt_out, false),
        coalesce(f.following, false),
        now()
-FROM (SELECT * FROM checked WHERE status = 'new') c
-JOIN incoming i ON i.record_no = c.record_no
+FROM (
+    SELECT c.*, a.gender, a.country, a.city, a.language, a.analytics_opt_out,
+           CASE WHEN c.creator IS NOT NULL
+                THEN {PSEUDONYM_SQL.format(mac="a.mac", creator="c.creator")} END AS pid,
+           year(make_timestamp(epoch_us(c.ts_parsed))) - a.birth_year AS age
+    FROM checked c
+    LEFT JOIN actors a ON a.actor_id = c.actor_id
+    WHERE c.status = 'new'
+) c
 LEFT JOIN follower_at_event f ON f.record_no = c.record_no
-LEFT JOIN accounts a ON a.account_id = c.actor_id
 LEFT JOIN lives l ON l.live_id = c.live_id
-LEFT JOIN pseudonyms p
-       ON p.creator = c.creator AND p.actor_id = c.actor_id
 """
 
 _UNQUARANTINE = """
@@ -332,9 +351,10 @@ WHERE entity = 'events'
 def _store_events(store: Store, key_id: str, ipad: bytes, opad: bytes) -> IngestSummary:
     con = store.con
     con.execute(_CHECK_EVENTS)
+    con.execute(_REPEATS)
     con.execute(_FOLLOWS)
     con.execute(_LIVES)
-    con.execute(_PSEUDONYMS, {"ipad": ipad, "opad": opad})
+    con.execute(_ACTORS, {"ipad": ipad, "opad": opad})
     con.execute(_FOLLOWER_AT_EVENT)
     con.execute(_FOLLOWER_WATCH)
     con.execute(_INSERT_EVENTS, {"key_id": key_id})

@@ -7,8 +7,9 @@ The key file lives outside the database. A viewer's pseudonym for a creator is
 read as an unsigned 64-bit integer. Without the secret the HMAC cannot be computed, so a
 pid can neither be recomputed from a guessed viewer id nor linked to the same viewer's pid
 for another creator. Ingest computes it inside DuckDB from the HMAC pads: the HMAC once per
-distinct viewer of a batch (`VIEWER_MAC_SQL`), the SHA-256 once per distinct (creator,
-viewer) pair (`PSEUDONYM_SQL`); `pseudonym()` is the same function in Python.
+distinct viewer of a batch (`VIEWER_MAC_SQL`), then the cheap outer SHA-256 per event
+(`PSEUDONYM_SQL`; most (creator, viewer) pairs of a batch are distinct, so grouping them
+first costs more than it saves); `pseudonym()` is the same function in Python.
 """
 
 from __future__ import annotations

@@ -84,7 +84,9 @@ def _entity_from_name(path: Path) -> str | None:
 def _entity_from_columns(path: Path, fmt: str) -> str:
     con = duckdb.connect()
     try:
-        columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {_scan(path, fmt)}")}
+        columns = {
+            row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {_scan(path, fmt)}").fetchall()
+        }
     except duckdb.Error as exc:
         raise UserError(f"{path}: unreadable {fmt} file ({_first_line(exc)})") from None
     finally:
@@ -119,8 +121,17 @@ def _scan(path: Path, fmt: str, entity: str | None = None) -> str:
     return f"read_parquet({quoted})"
 
 
-def count_records(source: SourceFile) -> int | None:
-    """A cheap count of the records in the file, for progress bars (None if unknown)."""
+# Bytes read from the start of a text file to estimate its record count: enough for a
+# steady average line length, far less than the full pass a large file would cost.
+_SAMPLE_BYTES = 1 << 20
+
+
+def estimate_records(source: SourceFile) -> int | None:
+    """About how many records the file holds, for progress bars (None if unknown).
+
+    Exact for Parquet and for text files smaller than the sample; larger text files are
+    estimated from the line length of their first megabyte instead of being read twice.
+    """
     if source.fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -130,10 +141,14 @@ def count_records(source: SourceFile) -> int | None:
             raise UserError(f"{source.path}: unreadable parquet file ({exc})") from None
     if source.path.suffix.lower() == ".gz":
         return None
-    lines = 0
+    size = source.path.stat().st_size
     with open(source.path, "rb") as f:
-        while block := f.read(1 << 24):
-            lines += block.count(b"\n")
+        sample = f.read(_SAMPLE_BYTES)
+    lines = sample.count(b"\n")
+    if len(sample) < size:
+        lines = round(lines * size / max(len(sample), 1))
+    elif sample and not sample.endswith(b"\n"):
+        lines += 1
     return max(lines - (1 if source.fmt == "csv" else 0), 0)
 
 
@@ -146,6 +161,10 @@ class BatchReader:
         self.rejected: list[RejectedLine] = []
         self._con = duckdb.connect()
         self._con.execute("SET TimeZone = 'UTC'")
+        # One thread parses the file: it stays ahead of the store, which needs the other
+        # cores, and two DuckDB instances each running a thread per core would only
+        # take turns on the same cores.
+        self._con.execute("SET threads = 1")
 
     def __iter__(self) -> Iterator[pa.Table]:
         """Batches in file order; the next one is parsed while the caller stores this one."""
