@@ -43,6 +43,8 @@ class Store:
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         # Row order in the store carries no meaning; letting go of it parallelizes writes.
         con.execute("SET preserve_insertion_order = false")
+        # Progress is ours to show (Rich bars); DuckDB's own bar would write into stdout.
+        con.execute("SET enable_progress_bar = false")
         if not read_only:
             con.execute(SCHEMA_SQL)
         keys_path = Path(keys) if keys else path.with_name(path.name + ".keys")
