@@ -251,9 +251,7 @@ ROLLUPS += (
         grain=(CREATOR, VIDEO, LOCAL_DATE, Column("actor_id", "VARCHAR")),
         measures=(
             Column("last_like_ts", "TIMESTAMPTZ", "max(CASE WHEN type = 'like' THEN ts END)"),
-            Column(
-                "last_unlike_ts", "TIMESTAMPTZ", "max(CASE WHEN type = 'unlike' THEN ts END)"
-            ),
+            Column("last_unlike_ts", "TIMESTAMPTZ", "max(CASE WHEN type = 'unlike' THEN ts END)"),
         ),
         where="video_id IS NOT NULL AND actor_id IS NOT NULL AND " + type_is("like", "unlike"),
     ),
