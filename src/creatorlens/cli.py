@@ -298,12 +298,13 @@ def demo(
     ),
     creators: Annotated[int, typer.Option(min=1)] = 200,
     viewers: Annotated[int, typer.Option(min=1)] = 20_000,
-    days: Annotated[int, typer.Option(min=1)] = 28,
+    # Eight weeks, so the report's last 28 days have a full previous period to compare with.
+    days: Annotated[int, typer.Option(min=1)] = 56,
     seed: int = 7,
-    events: Annotated[int | None, typer.Option(min=1)] = None,
+    events: Annotated[int | None, typer.Option(min=1)] = 1_000_000,
     top: Annotated[int, typer.Option(min=1)] = 5,
 ) -> None:
-    """Generate a platform (~1M events), ingest it, and summarize the top creators."""
+    """Generate a platform (~1M events), ingest it, report on the top creator."""
     from creatorlens.analytics.summary import top_creators
 
     platform_dir = workdir / "platform"
