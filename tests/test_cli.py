@@ -51,3 +51,16 @@ def test_unreadable_file(tmp_path: Path) -> None:
 )
 def test_bad_invocations(tmp_path: Path, args: tuple[str, ...]) -> None:
     one_line_error(run_cli(*args))
+
+
+def test_report_before_rollups_says_how_to_refresh(tmp_path: Path) -> None:
+    from tests.conftest import synthetic_platform
+
+    files = synthetic_platform(tmp_path / "p", 300, n_viewers=200)
+    db = str(tmp_path / "s.duckdb")
+    run_cli("ingest", *map(str, files.values()), "--db", db, "--no-rollups", check=True)
+    line = one_line_error(run_cli("report", "--db", db, "--creator", "u1"))
+    assert "creatorlens refresh" in line
+    run_cli("refresh", "--db", db, check=True)
+    proc = run_cli("report", "--db", db, "--creator", "u1", "--json", check=True)
+    assert '"overview"' in proc.stdout

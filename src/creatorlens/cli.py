@@ -172,6 +172,16 @@ def ingest(
 
 
 @app.command()
+def refresh(db: DbOption, keys: KeysOption = None) -> None:
+    """Bring the rollups up to date with everything ingested (idempotent)."""
+    if not db.is_file():
+        raise UserError(f"{db}: no such store")
+    summary = _ingest_with_progress(db, [], keys, None)
+    rollups = summary.rollups
+    console.print(f"rollups {rollups.mode}: {rollups.reason} ({rollups.seconds:.1f} s)")
+
+
+@app.command()
 def quarantine(
     db: DbOption,
     limit: Annotated[int, typer.Option(min=1)] = 50,

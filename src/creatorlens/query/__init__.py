@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from creatorlens.errors import UserError
 from creatorlens.ingest.pseudonym import KeyRing
 from creatorlens.privacy.policy import PrivacyPolicy, load_policy, require_analytics_account
 from creatorlens.query.model import Filter, Period, Query, QueryError, parse_query
@@ -44,6 +45,14 @@ def creator_context(
     if not isinstance(policy, PrivacyPolicy):
         policy = load_policy(policy)
     with Store.open(db, read_only=True, keys=keys) as store:
+        ready = store.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'rollup_state'"
+        ).fetchone()[0]
+        if not ready:
+            raise UserError(
+                f"{db} has no rollups yet: run `creatorlens refresh --db {db}` "
+                "(or ingest without --no-rollups)"
+            )
         row = store.con.execute(
             "SELECT kind, timezone FROM accounts WHERE account_id = ?", [creator_id]
         ).fetchone()
