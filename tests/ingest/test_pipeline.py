@@ -359,3 +359,20 @@ def test_plays_by_followers_are_counted_for_the_followed_creator(
     )
     # u1 follows c1 from 10:00: its plays at 11:00 (v1) and the next day (v2) count for c1.
     assert got == [("c1", "v1", "2026-10-02", 1, 7000), ("c1", "v2", "2026-10-03", 1, 4000)]
+
+
+def test_a_csv_row_of_the_wrong_shape_is_quarantined_and_the_rest_kept(tmp_path: Path) -> None:
+    header = (
+        "account_id,kind,is_private,birth_year,gender,country,city,language,timezone,"
+        "analytics_opt_out,created_at"
+    )
+    good = "a{n},personal,false,1990,female,US,,en,UTC,false,2024-01-01T00:00:00Z"
+    lines = [header, good.format(n=1), good.format(n=2) + ",EXTRA", good.format(n=3)]
+    path = tmp_path / "accounts.csv"
+    path.write_text("\n".join(lines) + "\n")
+    db = tmp_path / "s.duckdb"
+    summary = ingest_into(db, [path], refresh=False)
+    assert sorted(r[0] for r in rows(db, "SELECT account_id FROM accounts")) == ["a1", "a3"]
+    assert summary.quarantined == 1
+    ((field, reason),) = rows(db, "SELECT field, reason FROM quarantine")
+    assert field == "record" and reason.startswith("CSV:")

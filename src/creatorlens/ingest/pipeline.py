@@ -564,7 +564,7 @@ def _quarantine_rejected(store: Store, source: SourceFile, reader: BatchReader) 
     con = store.con
     for line in reader.rejected:
         qid = f"{source.path.name}:{line.record_no}"
-        inserted = con.execute(
+        con.execute(
             """
             INSERT INTO quarantine
             SELECT md5($qid), $entity, $source, $no, NULL, NULL, 'record', $reason, NULL, now()
@@ -577,8 +577,7 @@ def _quarantine_rejected(store: Store, source: SourceFile, reader: BatchReader) 
                 "no": line.record_no,
                 "reason": line.reason,
             },
-        ).fetchall()
-        del inserted
+        )
         summary.records += 1
         summary.quarantined += 1
         summary.reasons[("record", line.reason)] += 1

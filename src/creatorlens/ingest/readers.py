@@ -112,8 +112,8 @@ def _scan(path: Path, fmt: str, entity: str | None = None) -> str:
             "records=true, ignore_errors=true, maximum_object_size=16777216)"
         )
     if fmt == "csv":
-        if entity is None:
-            return f"read_csv({quoted}, all_varchar=true, header=true)"
+        # Rows of the wrong shape are set aside (and quarantined) rather than letting the
+        # sniffer give up on the whole file's columns.
         return (
             f"read_csv({quoted}, all_varchar=true, header=true, store_rejects=true, "
             "null_padding=false)"
