@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -20,6 +20,7 @@ from creatorlens.rollup import (
     render,
     render_create,
 )
+from creatorlens.rollup import refresh as refresh_module
 from creatorlens.store import Store
 from tests.conftest import write_ndjson
 
@@ -99,6 +100,9 @@ EVENTS = [
     act("f1", "follow", "u2", "2026-10-02T13:00:00Z", target_id="c1"),  # 08:00
     act("f2", "follow", "u1", "2026-10-02T15:15:00Z", target_id="c1"),  # 10:15, between e1, e3
     act("f3", "unfollow", "u2", "2026-10-02T17:00:00Z", target_id="c1"),  # 12:00
+    # u3 (pretend private) approves c1 as a follower, twice: the later one is kept.
+    act("a1", "follow_approve", "u3", "2026-10-02T14:00:00Z", target_id="c1"),  # 09:00
+    act("a2", "follow_approve", "u3", "2026-10-02T18:00:00Z", target_id="c1"),  # 13:00
     # u3 (private) approves c1 as a follower: feeds the likers list, not the counts.
     act("a1", "follow_approve", "u3", "2026-10-02T17:30:00Z", target_id="c1"),  # 12:30
     # 23:59 on Oct 2 in Chicago although already Oct 3 in UTC.
@@ -244,6 +248,23 @@ def test_retention_daily(db: Path) -> None:
     ]
 
 
+def test_follower_likes_and_approvals(db: Path) -> None:
+    refresh(db)
+    assert table(db, "rollup_follower_hourly") == [
+        # e2 (u2, a follower since f1) and e3 (u1, a follower since f2), both at 10h; e4 (u3)
+        # never followed and e18 (u2) came after f3.
+        ("c1", D1, 10, 2),
+    ]
+    assert table(db, "rollup_likes_daily") == [
+        ("c1", "v1", D1, "u1", utc("2026-10-02T15:30:00"), utc("2026-10-02T15:40:00")),
+    ]
+    assert table(db, "rollup_approvals_daily") == [("c1", D1, "u3", utc("2026-10-02T18:00:00"))]
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
 def test_view_threshold_is_recorded_and_a_new_one_rebuilds(db: Path) -> None:
     first = refresh(db)
     assert first.mode == "full"
@@ -301,6 +322,34 @@ def test_time_zone_change_moves_every_day_of_that_creator(db: Path, tmp_path: Pa
     assert snapshot(db) == incremental
 
 
+@pytest.mark.parametrize(
+    ("zone", "early", "late"),
+    [
+        # UTC+14: local Oct 3 starts at 10:00 UTC on Oct 2.
+        ("Pacific/Kiritimati", "2026-10-02T10:30:00Z", "2026-10-03T09:00:00Z"),
+        # UTC-11: local Oct 3 ends at 11:00 UTC on Oct 4.
+        ("Pacific/Pago_Pago", "2026-10-04T10:30:00Z", "2026-10-03T11:30:00Z"),
+    ],
+)
+def test_late_event_recounts_a_whole_day_in_the_farthest_zones(
+    tmp_path: Path, zone: str, early: str, late: str
+) -> None:
+    """A local day spans UTC instants a calendar day away from it; none may be left out."""
+    db = tmp_path / "store.duckdb"
+    ingest(
+        db,
+        [
+            write_ndjson(tmp_path / "accounts.ndjson", [account("c1", timezone=zone)]),
+            write_ndjson(tmp_path / "videos.ndjson", VIDEOS[:1]),
+            write_ndjson(tmp_path / "events-1.ndjson", [view("a", "u1", "v1", early, 4000)]),
+        ],
+    )
+    refresh(db)
+    ingest(db, [write_ndjson(tmp_path / "events-2.ndjson", [view("b", "u1", "v1", late, 4000)])])
+    assert refresh(db).mode == "incremental"
+    assert table(db, "rollup_video_source_daily", "local_date, plays") == [(D2, 2)]
+
+
 def test_video_duration_change_recounts_full_watches(db: Path, tmp_path: Path) -> None:
     refresh(db)
     longer = write_ndjson(
@@ -353,11 +402,21 @@ def test_opting_out_later_reaches_the_rollups(db: Path, tmp_path: Path) -> None:
     assert snapshot(db) == incremental
 
 
-def test_refresh_reports_progress_and_keeps_rows_ordered(db: Path) -> None:
-    seen = []
+@pytest.mark.parametrize("chunk_events", [1_000_000, 4])
+def test_chunked_refresh_gives_the_same_rows_in_creator_and_day_order(
+    db: Path, monkeypatch: pytest.MonkeyPatch, chunk_events: int
+) -> None:
+    """Computed a few creators at a time (memory stays bounded), the result is the same."""
+    refresh(db)
+    whole = snapshot(db)
+    monkeypatch.setattr(refresh_module, "CHUNK_EVENTS", chunk_events)
+    seen: dict[str, list[tuple[int, int]]] = {}
     with Store.open(db) as store:
-        refresh_rollups(store, progress=lambda stage, done, total: seen.append((stage, done)))
-        order = store.con.execute(
+        rebuild_rollups(
+            store,
+            progress=lambda stage, done, total: seen.setdefault(stage, []).append((done, total)),
+        )
+        misplaced = store.con.execute(
             """
             SELECT count(*) FROM (
                 SELECT creator_id, local_date,
@@ -368,9 +427,13 @@ def test_refresh_reports_progress_and_keeps_rows_ordered(db: Path) -> None:
                OR (prev_creator = creator_id AND prev_date > local_date)
             """
         ).fetchone()
-    assert [s for s, _ in seen][: len(ROLLUP_TABLES)] == list(ROLLUP_TABLES)
-    assert [d for _, d in seen] == sorted(d for _, d in seen)
-    assert order == (0,)
+    assert snapshot(db) == whole
+    assert misplaced == (0,)
+    # c1 has 21 events and c2 has 6: with 4 per chunk, each creator is a chunk of its own.
+    chunks = 1 if chunk_events > 100 else 2
+    for name in ROLLUP_TABLES:
+        assert seen[name] == [(i, chunks) for i in range(1, chunks + 1)]
+    assert seen["state"] == [(1, 1)]
 
 
 def rebuild(db: Path) -> None:

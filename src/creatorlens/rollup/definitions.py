@@ -354,12 +354,13 @@ def render(
     *,
     source: str | None = None,
     keys: str | None = None,
+    events_filter: str | None = None,
 ) -> str:
     """The SELECT that computes `rollup`, in the dialect's SQL.
 
     By default it reads `events`, `accounts` and `videos`; `source` names a relation already
-    shaped like `rollup_input` to read instead, and `keys` narrows the input to a relation
-    of (creator_id, local_date).
+    shaped like `rollup_input` to read instead. `keys` and `events_filter` narrow the input
+    as in `input_ctes`.
     """
     r = BY_NAME[rollup] if isinstance(rollup, str) else rollup
     d = dialect_of(dialect)
@@ -370,7 +371,7 @@ def render(
         columns.append(f"CAST({c.expression} AS {d.type(c.type)}) AS {c.name}")
     head = ""
     if source is None:
-        head = _with(input_ctes(d, keys=keys))
+        head = _with(input_ctes(d, keys=keys, events_filter=events_filter))
         source = "rollup_input"
     select = ",\n       ".join(columns)
     group_by = ",\n         ".join(c.expression for c in r.grain)

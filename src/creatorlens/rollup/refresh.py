@@ -14,11 +14,15 @@ is dirty when
 
 A changed view threshold, changed rollup definitions, no state yet, or events appearing
 below the watermark (a writer that committed late, or deleted events) rebuild everything.
+
+Both work through ranges of creators of about `CHUNK_EVENTS` events, one statement per
+rollup and range, so memory stays bounded whatever the size of the store.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -71,6 +75,11 @@ CREATE TABLE IF NOT EXISTS rollup_dirty (
 DEFINITIONS = hashlib.sha256(
     "\n".join(render(r) + render_create(r) for r in ROLLUPS).encode()
 ).hexdigest()[:16]
+
+# Rollups are computed a range of creators at a time, each range holding about this many
+# events: memory stays bounded (the store never spills to disk) whatever the store's size.
+# One creator is never split, so a single creator's events set the floor.
+CHUNK_EVENTS = int(os.environ.get("CREATORLENS_ROLLUP_CHUNK_EVENTS", "500000"))
 
 # A creator-local day D covers UTC instants within [D - 14 h, D + 1 day + 12 h): every
 # zone's offset lies within -12 h and +14 h. One day on each side is a safe margin.
@@ -174,7 +183,7 @@ def _run(
         con.execute("ROLLBACK")
         raise
     finally:
-        for temp in ("refresh_days", "refresh_creators", "rollup_input"):
+        for temp in ("refresh_days", "refresh_creators"):
             con.execute(f"DROP TABLE IF EXISTS temp.{temp}")
     summary.seconds = time.perf_counter() - started
     return summary
@@ -213,13 +222,12 @@ def _rebuild(
 ) -> RefreshSummary:
     summary = RefreshSummary("full", reason, view_threshold_ms)
     summary.new_events = con.execute("SELECT count(*) FROM events").fetchone()[0]
-    total = len(ROLLUPS) + 1
-    for i, rollup in enumerate(ROLLUPS):
+    for rollup in ROLLUPS:
         # Dropped, not emptied, so a changed definition also changes the table's columns.
         con.execute(f"DROP TABLE IF EXISTS {rollup.name}")
         con.execute(render_create(rollup))
-        summary.rows[rollup.name] = _insert(con, rollup, render(rollup), view_threshold_ms)
-        _report(progress, rollup.name, i + 1, total)
+    ranges = _creator_ranges(con, "true", {})
+    _compute(con, ranges, None, {}, view_threshold_ms, summary, progress)
     con.execute("DELETE FROM rollup_zones")
     con.execute(
         """
@@ -232,17 +240,77 @@ def _rebuild(
     con.execute("DELETE FROM rollup_durations")
     con.execute("INSERT INTO rollup_durations SELECT video_id, duration_ms FROM videos")
     summary.creators = con.execute("SELECT count(*) FROM rollup_zones").fetchone()[0]
-    _report(progress, "state", total, total)
+    _report(progress, "state", 1, 1)
     return summary
 
 
+# Consecutive ranges of creator_id holding about $chunk events each (a creator with more
+# has a range of its own).
+_CREATOR_RANGES = """
+WITH per_creator AS (
+    SELECT e.creator_id, count(*) AS events
+    FROM events e
+    WHERE e.creator_id IS NOT NULL AND ({events_filter})
+    GROUP BY e.creator_id
+),
+running AS (
+    SELECT creator_id, sum(events) OVER (ORDER BY creator_id) - events AS before
+    FROM per_creator
+)
+SELECT min(creator_id), max(creator_id)
+FROM running
+GROUP BY before // $chunk
+ORDER BY 1
+"""
+
+
+def _creator_ranges(
+    con: duckdb.DuckDBPyConnection, events_filter: str, params: dict[str, object]
+) -> list[tuple[str, str]]:
+    sql = _CREATOR_RANGES.format(events_filter=events_filter)
+    return con.execute(sql, {**params, "chunk": max(CHUNK_EVENTS, 1)}).fetchall()
+
+
+def _compute(
+    con: duckdb.DuckDBPyConnection,
+    ranges: list[tuple[str, str]],
+    keys: str | None,
+    params: dict[str, object],
+    view_threshold_ms: int,
+    summary: RefreshSummary,
+    progress: Progress | None,
+) -> None:
+    """Insert every rollup's rows for the creator ranges (and `keys`, when given).
+
+    Each rollup reads its range straight from `events`: a temp table of the range would
+    keep its memory until the transaction commits. Ranges go in creator order, so each
+    table's new rows are ordered by creator and day.
+    """
+    extra = ""
+    if keys:
+        extra = " AND " + _near_days()
+    for i, (lo, hi) in enumerate(ranges):
+        events_filter = "e.creator_id >= $lo AND e.creator_id <= $hi" + extra
+        for rollup in ROLLUPS:
+            select = render(rollup, keys=keys, events_filter=events_filter)
+            rows = _insert(con, rollup, select, view_threshold_ms, {**params, "lo": lo, "hi": hi})
+            summary.rows[rollup.name] = summary.rows.get(rollup.name, 0) + rows
+            _report(progress, rollup.name, i + 1, len(ranges))
+    for rollup in ROLLUPS:
+        summary.rows.setdefault(rollup.name, 0)
+
+
 def _insert(
-    con: duckdb.DuckDBPyConnection, rollup: Rollup, select: str, view_threshold_ms: int
+    con: duckdb.DuckDBPyConnection,
+    rollup: Rollup,
+    select: str,
+    view_threshold_ms: int,
+    params: dict[str, object],
 ) -> int:
     """Insert a rollup's rows ordered by creator and day, so zone maps prune reads."""
     sql = f"INSERT INTO {rollup.name} SELECT * FROM (\n{select}\n) ORDER BY creator_id, local_date"
-    params = parameters_of(sql, {"view_threshold_ms": view_threshold_ms})
-    return con.execute(sql, params).fetchone()[0]
+    bound = parameters_of(sql, {**params, "view_threshold_ms": view_threshold_ms})
+    return con.execute(sql, bound).fetchone()[0]
 
 
 # --- incremental refresh -------------------------------------------------------------------
@@ -276,7 +344,6 @@ def _refresh(
     con: duckdb.DuckDBPyConnection, view_threshold_ms: int, progress: Progress | None
 ) -> RefreshSummary:
     summary = RefreshSummary("incremental", "", view_threshold_ms)
-    total = len(ROLLUPS) + 2
     watermark = con.execute("SELECT watermark FROM rollup_state").fetchone()[0]
     summary.new_events = con.execute(
         "SELECT count(*) FROM events WHERE ingested_at > $watermark OR $watermark IS NULL",
@@ -285,19 +352,14 @@ def _refresh(
     _find_dirty_keys(con, watermark)
     summary.creators = con.execute("SELECT count(*) FROM refresh_creators").fetchone()[0]
     summary.days = con.execute("SELECT count(*) FROM refresh_days").fetchone()[0]
-    _report(progress, "changes", 1, total)
+    _report(progress, "changes", 1, 1)
     if summary.days == 0 and summary.creators == 0:
         summary.mode = "unchanged"
-        _report(progress, "state", total, total)
+        _report(progress, "state", 1, 1)
         return summary
 
-    lo, hi = con.execute("SELECT min(local_date), max(local_date) FROM refresh_days").fetchone()
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE rollup_input AS\n"
-        f"{render_input(keys='refresh_days', events_filter=_near_days())}",
-        _day_bounds(lo, hi),
-    )
-    for i, rollup in enumerate(ROLLUPS):
+    for rollup in ROLLUPS:
+        # Whole creators by creator: their rows on days that no longer exist go too.
         con.execute(
             f"""
             DELETE FROM {rollup.name}
@@ -310,9 +372,12 @@ def _refresh(
             WHERE t.creator_id = d.creator_id AND t.local_date = d.local_date
             """
         )
-        select = render(rollup, source="rollup_input")
-        summary.rows[rollup.name] = _insert(con, rollup, select, view_threshold_ms)
-        _report(progress, rollup.name, i + 2, total)
+    first, last = con.execute(
+        "SELECT min(local_date), max(local_date) FROM refresh_days"
+    ).fetchone()
+    bounds = _day_bounds(first, last)
+    ranges = _creator_ranges(con, _near_days(), bounds)
+    _compute(con, ranges, "refresh_days", bounds, view_threshold_ms, summary, progress)
 
     con.execute(
         """
@@ -329,7 +394,7 @@ def _refresh(
         LEFT JOIN accounts a ON a.account_id = c.creator_id
         """
     )
-    _report(progress, "state", total, total)
+    _report(progress, "state", 1, 1)
     return summary
 
 
