@@ -267,7 +267,7 @@ def shown(expected: dict) -> dict:
 
 def definition(ctx, q) -> list[dict]:
     """The metric computed before the privacy layer, to check its definition alone."""
-    return execute(ctx.con, q, q.period.start, q.period.end).rows
+    return execute(ctx, q, q.period.start, q.period.end).rows
 
 
 def test_totals_of_every_metric(ctx) -> None:

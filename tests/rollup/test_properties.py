@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from creatorlens.ingest import ingest_paths
 from creatorlens.rollup import ROLLUP_TABLES, mark_creators_dirty, rebuild_rollups, refresh_rollups
 from creatorlens.rollup import refresh as refresh_module
+from creatorlens.rollup.definitions import VIEWER_DAYS
 from creatorlens.store import Store
 from tests.conftest import write_ndjson
 
@@ -56,6 +57,7 @@ GRAIN = {
     "rollup_share_channel_daily": 4,
     "rollup_creator_daily": 2,
     "rollup_audience_daily": 5,
+    VIEWER_DAYS: 3,
     "rollup_engaged_daily": 4,
     "rollup_retention_daily": 4,
     "rollup_follower_hourly": 3,
@@ -252,7 +254,7 @@ def _opt_out_in_place(db: Store) -> None:
 
 def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, dict[tuple, tuple]]:
     out = {}
-    for name in ROLLUP_TABLES:
+    for name in (*ROLLUP_TABLES, VIEWER_DAYS):
         n = GRAIN[name]
         rows = con.execute(f"SELECT * FROM {name}").fetchall()
         out[name] = {row[:n]: row[n:] for row in rows}
@@ -363,9 +365,25 @@ def _expected(con: duckdb.DuckDBPyConnection, threshold: int) -> dict[str, dict[
             )
             for k, a in audience.items()
         },
+        VIEWER_DAYS: _viewer_days(audience),
         "rollup_engaged_daily": {k: tuple(v) for k, v in engaged.items()},
         "rollup_retention_daily": {k: (v,) for k, v in retention.items()},
         "rollup_follower_hourly": {k: (v,) for k, v in follower_hourly.items()},
         "rollup_likes_daily": {k: tuple(v) for k, v in likes.items()},
         "rollup_approvals_daily": {k: (v,) for k, v in approvals.items()},
     }
+
+
+def _viewer_days(audience: dict) -> dict[tuple, tuple]:
+    """Each (creator, viewer, day) with a play and the viewer's previous such day."""
+    days: dict = defaultdict(set)
+    for creator, _video, day, pid, _key in audience:
+        days[(creator, pid)].add(day)
+    out = {}
+    for (creator, pid), seen in days.items():
+        previous = None
+        for day in sorted(seen):
+            recent = previous is not None and (day - previous).days <= 365
+            out[(creator, pid, day)] = (previous if recent else None,)
+            previous = day
+    return out

@@ -21,6 +21,7 @@ from creatorlens.rollup import (
     render_create,
 )
 from creatorlens.rollup import refresh as refresh_module
+from creatorlens.rollup.definitions import VIEWER_DAYS, render_viewer_days
 from creatorlens.store import Store
 from tests.conftest import write_ndjson
 
@@ -220,6 +221,38 @@ def test_audience_daily(db: Path) -> None:
         ("c2", "v2", D2, pid(db, "c2", "u3"), key_id, False, *plain, False, 1, 1, 199999),
     ]
     assert table(db, "rollup_audience_daily") == sorted(expected)
+
+
+def test_viewer_days_link_each_day_to_the_previous_one_within_a_year(
+    db: Path, tmp_path: Path
+) -> None:
+    # u1 watches c1 on Oct 2 2026 (fixture), 365 days before that and 366 days before that
+    # again; then a late play arrives between the last two.
+    earlier = [
+        view("y1", "u1", "v1", "2025-10-02T15:00:00Z", 4000),  # 365 days before Oct 2 2026
+        view("y2", "u1", "v1", "2024-10-01T15:00:00Z", 4000),  # 366 days before Oct 2 2025
+    ]
+    ingest(db, [write_ndjson(tmp_path / "earlier.ndjson", earlier)])
+    refresh(db)
+    u1 = pid(db, "c1", "u1")
+    rows = f"{VIEWER_DAYS} WHERE viewer_pid = {u1}"
+    assert table(db, rows, "local_date, prev_date") == [
+        (date(2024, 10, 1), None),
+        (date(2025, 10, 2), None),
+        (D1, date(2025, 10, 2)),
+    ]
+    late = [view("y0", "u1", "v1", "2026-01-15T15:00:00Z", 4000)]
+    ingest(db, [write_ndjson(tmp_path / "late.ndjson", late)])
+    assert refresh(db).mode == "incremental"
+    assert table(db, rows, "local_date, prev_date") == [
+        (date(2024, 10, 1), None),
+        (date(2025, 10, 2), None),
+        (date(2026, 1, 15), date(2025, 10, 2)),
+        (D1, date(2026, 1, 15)),  # a later day's link moved
+    ]
+    incremental = table(db, VIEWER_DAYS)
+    rebuild(db)
+    assert table(db, VIEWER_DAYS) == incremental
 
 
 def test_engaged_daily(db: Path) -> None:
@@ -506,6 +539,22 @@ def test_spark_rendering_means_the_same_as_duckdb(db: Path, rollup) -> None:
 
         assert run(spark_sql) == run(duck_sql)
         assert run(duck_sql)  # the fixture has rows for every rollup
+    finally:
+        con.close()
+
+
+def test_viewer_days_spark_rendering_means_the_same_as_duckdb(db: Path) -> None:
+    refresh(db)
+    spark = render_viewer_days("spark")
+    called = {f for f in re.findall(r"\b([a-z_]+)\s*\(", spark.lower())} - SQL_WORDS
+    assert called == {"lag", "date_sub"}
+    assert [word for word in DUCKDB_ONLY if word in spark.lower()] == []
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        con.execute("CREATE TEMP MACRO date_sub(d, n) AS CAST(d - to_days(n) AS DATE)")
+        assert sorted(con.execute(spark).fetchall()) == sorted(
+            con.execute(render_viewer_days()).fetchall()
+        )
     finally:
         con.close()
 

@@ -21,6 +21,9 @@ SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("day", "video", "country", "city", "age", "gender", "language", "follower_status"),
     ),
     "engaged": ("rollup_engaged_daily", ("day", "video")),
+    # One row per viewer and day with the viewer's previous day of play: new and returning
+    # viewers of a whole period without a lookback (see rollup.definitions).
+    "viewer_days": ("rollup_viewer_days", ()),
 }
 
 
@@ -177,6 +180,7 @@ METRICS: dict[str, Metric] = {
             "new_viewers",
             "Viewers in the period with no play of this creator in the 365 days before the "
             "period starts.",
+            ("viewer_days", "count(*) FILTER (prev_date IS NULL OR prev_date < $lookback)"),
             ("audience", "NEW_VIEWERS"),
             distinct=True,
         ),
@@ -184,6 +188,7 @@ METRICS: dict[str, Metric] = {
             "returning_viewers",
             "Viewers in the period who also played this creator's videos in the 365 days "
             "before the period starts (reach = new_viewers + returning_viewers).",
+            ("viewer_days", "count(*) FILTER (prev_date >= $lookback AND prev_date < $start)"),
             ("audience", "RETURNING_VIEWERS"),
             distinct=True,
         ),

@@ -35,6 +35,7 @@ from creatorlens.query.metrics import (
 )
 from creatorlens.query.model import Query, QueryError
 from creatorlens.query.result import QueryResult, Withheld
+from creatorlens.rollup.definitions import LOOKBACK_DAYS
 
 Row = dict[str, Any]
 
@@ -98,8 +99,9 @@ def base_metrics(metrics: tuple[str, ...]) -> list[str]:
     return needed
 
 
-def execute(con: duckdb.DuckDBPyConnection, query: Query, start: date, end: date) -> RawResult:
+def execute(ctx: Context, query: Query, start: date, end: date) -> RawResult:
     """Compute the query's rows and totals for one period, straight from the rollups."""
+    con = ctx.con
     dims = query.dimensions
     used = set(dims) | {f.dimension for f in query.filters}
     person = involves_person(query)
@@ -126,7 +128,7 @@ def execute(con: duckdb.DuckDBPyConnection, query: Query, start: date, end: date
     rows = list(merged.values())
     for name in special:
         if name == "followers_total":
-            total = followers_total(con, query.creator_id, end)
+            total = memo_followers_total(ctx, query.creator_id, end)
             for row in rows or [{}]:
                 row["followers_total"] = total
             if not rows:
@@ -174,11 +176,13 @@ def _source_rows(
     group = f"GROUP BY {', '.join(f'd{i}' for i in range(len(dims)))}" if dims else ""
     select = ", ".join(dim_cols + aggs) or "1"
     if lifecycle:
-        params["lookback"] = start - timedelta(days=365)
+        # Returning viewers are those whose first day in the period follows a play in the
+        # year before it; each viewer has one row in the period with an earlier prev_date.
         sql = f"""
             WITH earlier AS (
-                SELECT DISTINCT viewer_pid AS seen_before FROM {table}
-                WHERE creator_id = $creator AND local_date >= $lookback AND local_date < $start
+                SELECT viewer_pid AS seen_before FROM rollup_viewer_days
+                WHERE creator_id = $creator AND local_date BETWEEN $start AND $end
+                  AND prev_date >= $lookback AND prev_date < $start
             ),
             window_rows AS (
                 SELECT * FROM {table} w LEFT JOIN earlier e ON e.seen_before = w.viewer_pid
@@ -188,6 +192,8 @@ def _source_rows(
         """
     else:
         sql = f"SELECT {select} FROM {table} WHERE {where} {group}"
+    if "$lookback" in sql:
+        params["lookback"] = start - timedelta(days=LOOKBACK_DAYS)
     cursor = con.execute(sql, params)
     columns = [d[0] for d in cursor.description]
     for values in cursor.fetchall():
@@ -273,13 +279,18 @@ def _ordered(query: Query, rows: list[Row]) -> list[Row]:
 FOLLOWER_SCOPED = ("follower_viewers", "non_follower_viewers")
 
 
-def followers_clear(ctx: Context, creator_id: str, end: date) -> bool:
-    """Whether the creator's followers at `end` are numerous enough (protected) to split by."""
+def memo_followers_total(ctx: Context, creator_id: str, end: date) -> int:
+    """`followers_total`, read once per context (a dashboard needs it several times)."""
     key = ("followers_total", creator_id, end)
     if key not in ctx.memo:
         ctx.memo[key] = followers_total(ctx.con, creator_id, end)
+    return ctx.memo[key]
+
+
+def followers_clear(ctx: Context, creator_id: str, end: date) -> bool:
+    """Whether the creator's followers at `end` are numerous enough (protected) to split by."""
     return population_clears(
-        ctx.memo[key],
+        memo_followers_total(ctx, creator_id, end),
         policy=ctx.policy,
         secret=ctx.secret,
         cell_key=digest(creator_id, "followers population"),
@@ -305,10 +316,10 @@ def _unscoped(ctx: Context, query: Query, start: date, end: date) -> QueryResult
         return _person_breakdown(ctx, query, start, end)
     rows: list[Row] = []
     if query.dimensions:
-        rows = [_public(query, r) for r in execute(ctx.con, query, start, end).rows]
+        rows = [_public(query, r) for r in execute(ctx, query, start, end).rows]
     totals: Row = {}
     if query.totals or not query.dimensions:
-        raw = execute(ctx.con, totals_query(query), start, end).rows
+        raw = execute(ctx, totals_query(query), start, end).rows
         totals = _public(query, raw[0] if raw else {m: 0 for m in query.metrics})
     return QueryResult(query, rows, totals)
 
@@ -339,7 +350,7 @@ def _person_breakdown(ctx: Context, query: Query, start: date, end: date) -> Que
         ctx.timezone,
     )
     measures = [m for m in query.metrics if m in ADDITIVE_AUDIENCE]
-    stats = _audience_stats(ctx.con, query, start, end, measures)
+    stats = _audience_stats(ctx, query, start, end, measures)
     # The scope names the question and fingerprints the data behind it, not its dates: the
     # same data asked about through another window gets the same noise.
     scope = digest(
@@ -364,11 +375,11 @@ def _person_breakdown(ctx: Context, query: Query, start: date, end: date) -> Que
         withheld = [Withheld("result", str(refusal.reason), refusal.detail)]
         return QueryResult(query, [], {m: None for m in query.metrics}, None, withheld)
     if not person_dims:  # person filters only: a filtered total
-        raw = execute(ctx.con, totals_query(query), start, end).rows
+        raw = execute(ctx, totals_query(query), start, end).rows
         return QueryResult(query, [], _public(query, raw[0] if raw else {}))
 
     dim = person_dims[0]
-    raw = execute(ctx.con, query, start, end)
+    raw = execute(ctx, query, start, end)
     cells = [
         Cell(
             value=str(row[dim]) if row[dim] is not None else UNKNOWN,
@@ -429,9 +440,21 @@ class AudienceStats:
 
 
 def _audience_stats(
-    con, query: Query, start: date, end: date, measures: list[str]
+    ctx: Context, query: Query, start: date, end: date, measures: list[str]
 ) -> AudienceStats:
-    """One pass over the audience rollup for everything a person breakdown is checked on."""
+    """One pass over the audience rollup for everything a person breakdown is checked on.
+
+    Breakdowns of one period by several attributes share it, so it is read once per context.
+    """
+    key = ("audience", query.creator_id, query.filters, start, end, tuple(measures))
+    if key not in ctx.memo:
+        ctx.memo[key] = _read_audience_stats(ctx.con, query, start, end, measures)
+    return ctx.memo[key]
+
+
+def _read_audience_stats(
+    con: duckdb.DuckDBPyConnection, query: Query, start: date, end: date, measures: list[str]
+) -> AudienceStats:
     where, params = _where(query, start, end, person_scope=False)
     opted = [
         f"coalesce({dict(METRICS[m].sources)['audience']} FILTER (opt_out), 0)" for m in measures

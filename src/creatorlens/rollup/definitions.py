@@ -50,6 +50,8 @@ class Dialect:
     local_timestamp: str
     # A named bound parameter.
     parameter: str
+    # The date `{days}` days before DATE `{date}`, as a DATE.
+    days_before: str
     # Store types renamed for this engine (the rest are spelled the same).
     types: dict[str, str] = field(default_factory=dict)
 
@@ -57,7 +59,9 @@ class Dialect:
         return self.types.get(name, name)
 
 
-DUCKDB = Dialect("duckdb", "timezone({tz}, {ts})", "${name}")
+DUCKDB = Dialect(
+    "duckdb", "timezone({tz}, {ts})", "${name}", "CAST({date} - INTERVAL {days} DAY AS DATE)"
+)
 # Spark must run with spark.sql.session.timeZone = UTC, so that casting the shifted
 # timestamp to DATE and taking its hour reads the wall clock unchanged. Parquet stores
 # DuckDB's UBIGINT as UINT64, which Spark reads as DECIMAL(20,0).
@@ -65,6 +69,7 @@ SPARK = Dialect(
     "spark",
     "from_utc_timestamp({ts}, {tz})",
     ":{name}",
+    "date_sub({date}, {days})",
     {"VARCHAR": "STRING", "UBIGINT": "DECIMAL(20,0)", "TIMESTAMPTZ": "TIMESTAMP"},
 )
 DIALECTS = {d.name: d for d in (DUCKDB, SPARK)}
@@ -267,7 +272,6 @@ ROLLUPS += (
 ROLLUP_TABLES: tuple[str, ...] = tuple(r.name for r in ROLLUPS)
 BY_NAME = {r.name: r for r in ROLLUPS}
 
-
 # --- rendering -----------------------------------------------------------------------------
 
 
@@ -382,12 +386,55 @@ def render(
 def render_create(rollup: Rollup | str, dialect: str | Dialect = "duckdb") -> str:
     """CREATE TABLE for `rollup`, with the engine's spelling of each column type."""
     r = BY_NAME[rollup] if isinstance(rollup, str) else rollup
-    d = dialect_of(dialect)
-    cols = ",\n    ".join(f"{c.name} {d.type(c.type)}" for c in r.columns)
-    return f"CREATE TABLE IF NOT EXISTS {r.name} (\n    {cols}\n)"
+    return _create_table(r.name, r.columns, dialect_of(dialect))
+
+
+def _create_table(name: str, columns: Iterable[Column], d: Dialect) -> str:
+    cols = ",\n    ".join(f"{c.name} {d.type(c.type)}" for c in columns)
+    return f"CREATE TABLE IF NOT EXISTS {name} (\n    {cols}\n)"
 
 
 def parameters_of(sql: str, values: dict[str, object]) -> dict[str, object]:
     """The bound values a DuckDB statement uses (DuckDB refuses unused named ones)."""
     used = set(re.findall(r"\$(\w+)", sql))
     return {k: v for k, v in values.items() if k in used}
+
+
+# --- viewer days: derived from the audience rollup ----------------------------------------
+
+# New and returning viewers compare a period with the 365 days before it. Rather than read
+# that year back on every query, each (creator, viewer, day with a play) row carries the
+# viewer's previous day with a play of that creator, when it lies within the 365 days
+# before (else NULL). In a period [s, e] a viewer's first day is the only one of its rows
+# with `prev_date` NULL or before s, so reach is a count of those rows and returning
+# viewers are the ones whose `prev_date` is on or after s - 365: no distinct, no lookback.
+VIEWER_DAYS = "rollup_viewer_days"
+LOOKBACK_DAYS = 365
+VIEWER_DAYS_COLUMNS = (
+    CREATOR,
+    Column("viewer_pid", "UBIGINT"),
+    LOCAL_DATE,
+    Column("prev_date", "DATE"),
+)
+
+
+def render_viewer_days(dialect: str | Dialect = "duckdb", *, where: str = "true") -> str:
+    """The SELECT computing viewer days from `rollup_audience_daily` rows meeting `where`.
+
+    The input must include, for every output row wanted, the viewer's days up to
+    `LOOKBACK_DAYS` before it.
+    """
+    d = dialect_of(dialect)
+    earliest = d.days_before.format(date="local_date", days=LOOKBACK_DAYS)
+    return f"""SELECT creator_id, viewer_pid, local_date,
+       CASE WHEN prev >= {earliest} THEN prev END AS prev_date
+FROM (
+    SELECT creator_id, viewer_pid, local_date,
+           lag(local_date) OVER (PARTITION BY creator_id, viewer_pid ORDER BY local_date) AS prev
+    FROM (SELECT DISTINCT creator_id, viewer_pid, local_date
+          FROM rollup_audience_daily WHERE {where}) days
+) with_prev"""
+
+
+def render_viewer_days_create(dialect: str | Dialect = "duckdb") -> str:
+    return _create_table(VIEWER_DAYS, VIEWER_DAYS_COLUMNS, dialect_of(dialect))

@@ -31,12 +31,16 @@ from datetime import UTC, date, datetime, timedelta
 import duckdb
 
 from creatorlens.rollup.definitions import (
+    LOOKBACK_DAYS,
     ROLLUPS,
+    VIEWER_DAYS,
     Rollup,
     parameters_of,
     render,
     render_create,
     render_input,
+    render_viewer_days,
+    render_viewer_days_create,
 )
 from creatorlens.store import Store
 
@@ -73,7 +77,7 @@ CREATE TABLE IF NOT EXISTS rollup_dirty (
 
 # A fingerprint of every rollup's SQL and schema: changing a definition rebuilds.
 DEFINITIONS = hashlib.sha256(
-    "\n".join(render(r) + render_create(r) for r in ROLLUPS).encode()
+    "\n".join([*(render(r) + render_create(r) for r in ROLLUPS), render_viewer_days()]).encode()
 ).hexdigest()[:16]
 
 # Rollups are computed a range of creators at a time, each range holding about this many
@@ -104,6 +108,7 @@ def create_rollup_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the (empty) rollup and state tables if they do not exist yet."""
     for rollup in ROLLUPS:
         con.execute(render_create(rollup))
+    con.execute(render_viewer_days_create())
     con.execute(_STATE_TABLES)
     con.execute(_DIRTY_TABLE)
 
@@ -183,7 +188,7 @@ def _run(
         con.execute("ROLLBACK")
         raise
     finally:
-        for temp in ("refresh_days", "refresh_creators"):
+        for temp in ("refresh_days", "refresh_creators", "refresh_from"):
             con.execute(f"DROP TABLE IF EXISTS temp.{temp}")
     summary.seconds = time.perf_counter() - started
     return summary
@@ -226,8 +231,11 @@ def _rebuild(
         # Dropped, not emptied, so a changed definition also changes the table's columns.
         con.execute(f"DROP TABLE IF EXISTS {rollup.name}")
         con.execute(render_create(rollup))
+    con.execute(f"DROP TABLE IF EXISTS {VIEWER_DAYS}")
+    con.execute(render_viewer_days_create())
     ranges = _creator_ranges(con, "true", {})
     _compute(con, ranges, None, {}, view_threshold_ms, summary, progress)
+    _viewer_days(con, ranges, None, summary, progress)
     con.execute("DELETE FROM rollup_zones")
     con.execute(
         """
@@ -313,6 +321,57 @@ def _insert(
     return con.execute(sql, bound).fetchone()[0]
 
 
+def _viewer_days(
+    con: duckdb.DuckDBPyConnection,
+    ranges: list[tuple[str, str]],
+    first: date | None,
+    summary: RefreshSummary,
+    progress: Progress | None,
+) -> None:
+    """Recompute viewer days from the audience rollup just refreshed.
+
+    A changed day also changes the `prev_date` of each of its viewers' later days, so for
+    each refreshed creator every row from its first refreshed day on is recomputed (all of
+    them when `first` is None), reading the audience rows of the year before as well.
+    """
+    if first is None:
+        scope = "SELECT DISTINCT creator_id, NULL::DATE AS first_day FROM rollup_audience_daily"
+    else:
+        # Whole creators (their days moved with their time zone) lose every row.
+        con.execute(
+            f"DELETE FROM {VIEWER_DAYS} "
+            "WHERE creator_id IN (SELECT creator_id FROM refresh_creators)"
+        )
+        scope = "SELECT creator_id, min(local_date) AS first_day FROM refresh_days GROUP BY ALL"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE refresh_from AS {scope}")
+    con.execute(
+        f"""
+        DELETE FROM {VIEWER_DAYS} t USING refresh_from f
+        WHERE t.creator_id = f.creator_id AND t.local_date >= f.first_day
+        """
+    )
+    since = first - timedelta(days=LOOKBACK_DAYS) if first else None
+    where = (
+        "creator_id >= $lo AND creator_id <= $hi"
+        " AND creator_id IN (SELECT creator_id FROM refresh_from)"
+        " AND ($since IS NULL OR local_date >= $since)"
+    )
+    rows = 0
+    for i, (lo, hi) in enumerate(ranges):
+        rows += con.execute(
+            f"""
+            INSERT INTO {VIEWER_DAYS}
+            SELECT v.* FROM ({render_viewer_days(where=where)}) v
+            JOIN refresh_from f ON f.creator_id = v.creator_id
+            WHERE f.first_day IS NULL OR v.local_date >= f.first_day
+            ORDER BY v.creator_id, v.local_date
+            """,
+            {"lo": lo, "hi": hi, "since": since},
+        ).fetchone()[0]
+        _report(progress, VIEWER_DAYS, i + 1, len(ranges))
+    summary.rows[VIEWER_DAYS] = rows
+
+
 # --- incremental refresh -------------------------------------------------------------------
 
 # Creators to recompute whole: their time zone changed, or something marked them.
@@ -378,6 +437,7 @@ def _refresh(
     bounds = _day_bounds(first, last)
     ranges = _creator_ranges(con, _near_days(), bounds)
     _compute(con, ranges, "refresh_days", bounds, view_threshold_ms, summary, progress)
+    _viewer_days(con, ranges, first, summary, progress)
 
     con.execute(
         """
