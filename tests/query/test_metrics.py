@@ -30,11 +30,13 @@ from pathlib import Path
 
 import pytest
 
+from creatorlens.ingest import ingest_into
 from creatorlens.privacy.likers import visible_likers
 from creatorlens.query import Filter, Query, creator_context, run_query
-from creatorlens.query.dashboard import OVERVIEW_METRICS, retention_curve
+from creatorlens.query.dashboard import OVERVIEW_METRICS, likes_by_second, retention_curve
 from creatorlens.query.metrics import METRICS
 from creatorlens.query.runner import execute
+from tests.conftest import write_ndjson
 from tests.query.conftest import (
     ANA,
     BIA,
@@ -43,7 +45,10 @@ from tests.query.conftest import (
     V1,
     V2,
     Report,
+    account,
+    act,
     report_json,
+    view,
 )
 
 # The period's totals, one entry per public metric.
@@ -365,6 +370,48 @@ def test_retention_curve(ctx) -> None:
     assert [p["at_ms"] for p in v1] == list(range(0, 10_001, 1000))
     assert [p["share"] for p in v1] == approx(RETENTION_V1)
     assert approx(RETENTION_V1) == retention_by_hand(WATCHED[V1], 10_000)
+
+
+def test_likes_by_second_of_likes_made_outside_any_play(ctx) -> None:
+    # V1's four likes in the period (l1-l4) all came hours after the liker's last play.
+    assert likes_by_second(ctx, V1, PERIOD) == {"seconds": [], "outside_play": 4}
+
+
+def test_likes_by_second_places_each_like_in_its_play(tmp_path: Path) -> None:
+    # A 15 s video; ana plays it from 12:00:00 for 31 s (two loops and a bit), bia for 4 s.
+    ana, bia = "ana", "bia"
+    events = [
+        view("p1", ana, V1, "2026-10-12T12:00:00Z", 31_000, "for_you"),
+        act("l1", "like", ana, "2026-10-12T12:00:20Z", video_id=V1),  # 20 s in: second 5
+        view("p2", bia, V1, "2026-10-12T13:00:00Z", 4_000, "for_you"),
+        act("l2", "like", bia, "2026-10-12T13:00:04Z", video_id=V1),  # the play's last instant
+        act("l3", "like", "cris", "2026-10-12T13:00:02Z", video_id=V1),  # no play of cris
+    ]
+    db = tmp_path / "store.duckdb"
+    ingest_into(
+        db,
+        [
+            write_ndjson(tmp_path / "a.ndjson", [account(CREATOR, kind="creator")]),
+            write_ndjson(
+                tmp_path / "v.ndjson",
+                [
+                    {
+                        "video_id": V1,
+                        "creator_id": CREATOR,
+                        "posted_at": "2026-10-01T00:00:00Z",
+                        "duration_ms": 15_000,
+                    }
+                ],
+            ),  # fmt: skip
+            write_ndjson(tmp_path / "e.ndjson", events),
+        ],
+    )
+    expected = [0] * 15
+    expected[5] = expected[4] = 1
+    with creator_context(db, CREATOR) as (context, _latest):
+        liked = likes_by_second(context, V1, PERIOD)
+    assert liked["seconds"] == [{"at_ms": i * 1000, "likes": n} for i, n in enumerate(expected)]
+    assert liked["outside_play"] == 1
 
 
 def test_likers(ctx) -> None:

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from creatorlens.ingest import ingest_paths
 from creatorlens.rollup import ROLLUP_TABLES, mark_creators_dirty, rebuild_rollups, refresh_rollups
 from creatorlens.rollup import refresh as refresh_module
-from creatorlens.rollup.definitions import VIEWER_DAYS
+from creatorlens.rollup.definitions import LIKE_SECONDS, VIEWER_DAYS
 from creatorlens.store import Store
 from tests.conftest import write_ndjson
 
@@ -58,6 +58,7 @@ GRAIN = {
     "rollup_creator_daily": 2,
     "rollup_audience_daily": 5,
     VIEWER_DAYS: 3,
+    LIKE_SECONDS: 4,
     "rollup_engaged_daily": 4,
     "rollup_retention_daily": 4,
     "rollup_follower_hourly": 3,
@@ -254,7 +255,7 @@ def _opt_out_in_place(db: Store) -> None:
 
 def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, dict[tuple, tuple]]:
     out = {}
-    for name in (*ROLLUP_TABLES, VIEWER_DAYS):
+    for name in (*ROLLUP_TABLES, VIEWER_DAYS, LIKE_SECONDS):
         n = GRAIN[name]
         rows = con.execute(f"SELECT * FROM {name}").fetchall()
         out[name] = {row[:n]: row[n:] for row in rows}
@@ -366,6 +367,7 @@ def _expected(con: duckdb.DuckDBPyConnection, threshold: int) -> dict[str, dict[
             for k, a in audience.items()
         },
         VIEWER_DAYS: _viewer_days(audience),
+        LIKE_SECONDS: _like_seconds(rows, zone_of, duration_of),
         "rollup_engaged_daily": {k: tuple(v) for k, v in engaged.items()},
         "rollup_retention_daily": {k: (v,) for k, v in retention.items()},
         "rollup_follower_hourly": {k: (v,) for k, v in follower_hourly.items()},
@@ -387,3 +389,34 @@ def _viewer_days(audience: dict) -> dict[tuple, tuple]:
             out[(creator, pid, day)] = (previous if recent else None,)
             previous = day
     return out
+
+
+def _like_seconds(rows: list[tuple], zone_of: dict, duration_of: dict) -> dict[tuple, tuple]:
+    """Each like placed in the latest play of its video by its viewer that was running
+    when it came and began at most a day before, at its position modulo the duration."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+
+    def ms(ts: datetime) -> int:
+        return (ts - epoch) // timedelta(milliseconds=1)
+
+    plays: dict = defaultdict(list)
+    for kind, ts, creator, video, pid, _key, watched, *_ in rows:
+        if kind == "view" and creator is not None and pid is not None:
+            plays[(creator, video, pid)].append((ms(ts), ms(ts) + watched))
+    out: dict = defaultdict(int)
+    for kind, ts, creator, video, pid, *_ in rows:
+        if kind != "like" or creator is None or video is None or pid is None:
+            continue
+        at = ms(ts)
+        starts = [
+            s for s, e in plays[(creator, video, pid)] if s <= at <= e and s >= at - 86_400_000
+        ]
+        duration = duration_of.get(video)
+        bucket = None
+        if starts and duration:
+            position = (at - max(starts)) % duration
+            width = Fraction(1000) if duration <= 100_000 else Fraction(duration, 100)
+            bucket = math.floor(position / width)
+        day = ts.astimezone(ZoneInfo(zone_of.get(creator, "UTC"))).date()
+        out[(creator, video, day, bucket)] += 1
+    return {k: (v,) for k, v in out.items()}

@@ -21,7 +21,12 @@ from creatorlens.rollup import (
     render_create,
 )
 from creatorlens.rollup import refresh as refresh_module
-from creatorlens.rollup.definitions import VIEWER_DAYS, render_viewer_days
+from creatorlens.rollup.definitions import (
+    LIKE_SECONDS,
+    VIEWER_DAYS,
+    render_like_seconds,
+    render_viewer_days,
+)
 from creatorlens.store import Store
 from tests.conftest import write_ndjson
 
@@ -253,6 +258,40 @@ def test_viewer_days_link_each_day_to_the_previous_one_within_a_year(
     incremental = table(db, VIEWER_DAYS)
     rebuild(db)
     assert table(db, VIEWER_DAYS) == incremental
+
+
+def test_likes_are_placed_at_their_position_in_the_play(db: Path, tmp_path: Path) -> None:
+    likes = [
+        # u1's play e3 of v1 (15 s) began 15:20:00 and ran 31 s: 20 s in is 5 s into loop 2.
+        act("l1", "like", "u1", "2026-10-02T15:20:20Z", video_id="v1"),
+        # u3's play e4 began 16:05:00 and ran exactly 15 s: its last millisecond.
+        act("l2", "like", "u3", "2026-10-02T16:05:14.999Z", video_id="v1"),
+        # u2's play e21 of v2 (200 s, buckets of 2 s) began 18:31:00: 99 s in, bucket 49.
+        act("l3", "like", "u2", "2026-10-02T18:32:39Z", video_id="v2"),
+        # u1 likes v2 at 00:01 Kolkata on Oct 3; its play begins on Oct 2 and arrives late.
+        act("l4", "like", "u1", "2026-10-02T18:31:00Z", video_id="v2"),
+    ]
+    ingest(db, [write_ndjson(tmp_path / "likes.ndjson", likes)])
+    refresh(db)
+    # The fixture's e5 (u1, v1, 15:30) came 59 s after u1's last play ended: no position.
+    assert table(db, LIKE_SECONDS) == [
+        ("c1", "v1", D1, 5, 1),
+        ("c1", "v1", D1, 14, 1),
+        ("c1", "v1", D1, None, 1),
+        ("c2", "v2", D2, 49, 1),
+        ("c2", "v2", D2, None, 1),
+    ]
+    late = [view("p4", "u1", "v2", "2026-10-02T18:29:00Z", 120000)]  # Oct 2 23:59, 120 s
+    ingest(db, [write_ndjson(tmp_path / "late-play.ndjson", late)])
+    assert refresh(db).mode == "incremental"
+    # l4 came exactly at the play's end: 120 s in, bucket 60, on the like's own day.
+    assert table(db, f"{LIKE_SECONDS} WHERE creator_id = 'c2'") == [
+        ("c2", "v2", D2, 49, 1),
+        ("c2", "v2", D2, 60, 1),
+    ]
+    incremental = table(db, LIKE_SECONDS)
+    rebuild(db)
+    assert table(db, LIKE_SECONDS) == incremental
 
 
 def test_engaged_daily(db: Path) -> None:
@@ -503,7 +542,20 @@ SPARK_FUNCTIONS = {
     "bool_or", "cast", "ceil", "coalesce", "count", "floor", "from_utc_timestamp", "hour",
     "least", "max", "sum",
 }  # fmt: skip
-SQL_WORDS = {"and", "as", "in", "on", "or", "over", "join", "select", "from", "where"}
+SQL_WORDS = {
+    "and",
+    "as",
+    "in",
+    "on",
+    "or",
+    "over",
+    "join",
+    "select",
+    "from",
+    "where",
+    "then",
+    "else",
+}
 
 
 @pytest.mark.parametrize("rollup", ROLLUPS, ids=lambda r: r.name)
@@ -543,18 +595,34 @@ def test_spark_rendering_means_the_same_as_duckdb(db: Path, rollup) -> None:
         con.close()
 
 
-def test_viewer_days_spark_rendering_means_the_same_as_duckdb(db: Path) -> None:
+@pytest.mark.parametrize(
+    ("render_derived", "functions"),
+    [
+        (render_viewer_days, {"lag", "date_sub"}),
+        (render_like_seconds, SPARK_FUNCTIONS | {"unix_millis"}),
+    ],
+    ids=["viewer_days", "like_seconds"],
+)
+def test_derived_rollups_spark_rendering_means_the_same_as_duckdb(
+    db: Path, tmp_path: Path, render_derived, functions
+) -> None:
+    # A like inside a play, so the placed path runs too.
+    like = [act("l1", "like", "u1", "2026-10-02T15:20:20Z", video_id="v1")]
+    ingest(db, [write_ndjson(tmp_path / "like.ndjson", like)])
     refresh(db)
-    spark = render_viewer_days("spark")
+    spark = render_derived("spark")
     called = {f for f in re.findall(r"\b([a-z_]+)\s*\(", spark.lower())} - SQL_WORDS
-    assert called == {"lag", "date_sub"}
+    assert called - {"located", "rollup_input", "likes", "plays", "placed"} <= functions
     assert [word for word in DUCKDB_ONLY if word in spark.lower()] == []
     con = duckdb.connect(str(db), read_only=True)
     try:
         con.execute("CREATE TEMP MACRO date_sub(d, n) AS CAST(d - to_days(n) AS DATE)")
-        assert sorted(con.execute(spark).fetchall()) == sorted(
-            con.execute(render_viewer_days()).fetchall()
-        )
+        con.execute("CREATE TEMP MACRO unix_millis(ts) AS epoch_ms(ts)")
+        con.execute("CREATE TEMP MACRO from_utc_timestamp(ts, tz) AS timezone(tz, ts)")
+        spark = spark.replace("AS STRING", "AS VARCHAR").replace("AS TIMESTAMP)", "AS TIMESTAMPTZ)")
+        duck = sorted(con.execute(render_derived()).fetchall(), key=str)
+        assert duck
+        assert sorted(con.execute(spark).fetchall(), key=str) == duck
     finally:
         con.close()
 

@@ -751,7 +751,8 @@ class _Generator:
         )
         new = self.liked.add(key)
         actor, vid, ms, watched = actor[new], vid[new], ms[new], watched[new]
-        l_ms = ms + 300 + (rng.random(len(ms)) * watched).astype(np.int64)
+        # A like is made while watching: at some instant of the play.
+        l_ms = ms + (rng.random(len(ms)) * watched).astype(np.int64)
         likes = _Events(ty=T["like"], ms=l_ms, actor=actor, video=vid)
         un = rng.random(len(ms)) < P_UNLIKE
         delay = 2000 + _lognormal(rng, 20 * MIN_MS, 2.0, int(un.sum())).astype(np.int64)

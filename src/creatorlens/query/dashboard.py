@@ -224,15 +224,28 @@ def _video_detail(ctx: Context, run, video: dict, period: Period, threshold: int
         ).rows,
         "share_channels": run(("shares",), ("channel",), only, order_by=(("shares", "desc"),)).rows,
         "retention": retention_curve(ctx, video["video"], period),
+        "likes_by_second": likes_by_second(ctx, video["video"], period),
         "likers": {"named": list(likers.named), "others": likers.others},
     }
 
 
-def retention_curve(ctx: Context, video_id: str, period: Period) -> list[dict[str, Any]]:
-    """Share of plays still watching at each second (or 1 % of duration for long videos)."""
-    video = ctx.con.execute(
+def _video_row(ctx: Context, video_id: str) -> tuple[str, int] | None:
+    """The video's creator and duration."""
+    return ctx.con.execute(
         "SELECT creator_id, duration_ms FROM videos WHERE video_id = ?", [video_id]
     ).fetchone()
+
+
+def _bucket_width(duration: int) -> tuple[float, int]:
+    """The width of a position bucket and the last bucket's number (the rollups' buckets:
+    1 s up to 100 s of duration, else 1 % of it)."""
+    width = 1000 if duration <= 100_000 else duration / 100
+    return width, int(-(-duration // width))
+
+
+def retention_curve(ctx: Context, video_id: str, period: Period) -> list[dict[str, Any]]:
+    """Share of plays still watching at each second (or 1 % of duration for long videos)."""
+    video = _video_row(ctx, video_id)
     if not video:
         return []
     creator_id, duration = video
@@ -247,14 +260,38 @@ def retention_curve(ctx: Context, video_id: str, period: Period) -> list[dict[st
     total = sum(n for _, n in rows)
     if not total:
         return []
-    width = 1000 if duration <= 100_000 else duration / 100
-    buckets = int(-(-duration // width))
+    width, buckets = _bucket_width(duration)
     reached = dict(rows)
     curve, remaining = [], total
     for b in range(buckets + 1):
         curve.append({"at_ms": int(b * width), "share": round(remaining / total, 4)})
         remaining -= reached.get(b, 0)
     return curve
+
+
+def likes_by_second(ctx: Context, video_id: str, period: Period) -> dict[str, Any]:
+    """Likes of the period at each second of the video (1 % of it for long videos), placed
+    by the liker's play (see `rollup_like_seconds`), and how many came outside any play."""
+    video = _video_row(ctx, video_id)
+    if not video:
+        return {"seconds": [], "outside_play": 0}
+    creator_id, duration = video
+    rows = ctx.con.execute(
+        """
+        SELECT bucket, sum(likes) FROM rollup_like_seconds
+        WHERE creator_id = $c AND video_id = $v AND local_date BETWEEN $s AND $e
+        GROUP BY bucket
+        """,
+        {"c": creator_id, "v": video_id, "s": period.start, "e": period.end},
+    ).fetchall()
+    placed = {b: int(n) for b, n in rows if b is not None}
+    width, buckets = _bucket_width(duration)
+    return {
+        "seconds": [{"at_ms": int(b * width), "likes": placed.get(b, 0)} for b in range(buckets)]
+        if placed
+        else [],
+        "outside_play": sum(int(n) for b, n in rows if b is None),
+    }
 
 
 def _followers(ctx: Context, creator_id: str, period: Period, run, withheld) -> dict[str, Any]:

@@ -127,9 +127,13 @@ def _videos(d: Dashboard) -> Group:
         sources = ", ".join(f"{s['source']} {s['plays']:,}" for s in top["traffic_sources"][:4])
         likers = top["likers"]
         named = ", ".join(likers["named"][:5]) or "nobody named"
+        liked_at = top["likes_by_second"]
+        likes_curve = [point["likes"] for point in liked_at["seconds"]]
         parts.append(
             Panel(
                 f"retention  {sparkline(curve)}\n"
+                f"likes at   {sparkline(likes_curve)} "
+                f"({liked_at['outside_play']:,} outside a play)\n"
                 f"sources    {sources}\n"
                 f"viewers    new {fmt('n', top.get('new_viewers'))} · returning "
                 f"{fmt('n', top.get('returning_viewers'))} · followers "

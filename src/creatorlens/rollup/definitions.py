@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 # Event columns the rollups read, carried unchanged into `rollup_input`.
 EVENT_COLUMNS = (
+    "event_id",
     "type",
     "ts",
     "creator_id",
@@ -52,6 +53,8 @@ class Dialect:
     parameter: str
     # The date `{days}` days before DATE `{date}`, as a DATE.
     days_before: str
+    # Milliseconds since the Unix epoch of TIMESTAMP `{ts}`, as an integer.
+    epoch_ms: str
     # Store types renamed for this engine (the rest are spelled the same).
     types: dict[str, str] = field(default_factory=dict)
 
@@ -60,7 +63,11 @@ class Dialect:
 
 
 DUCKDB = Dialect(
-    "duckdb", "timezone({tz}, {ts})", "${name}", "CAST({date} - INTERVAL {days} DAY AS DATE)"
+    "duckdb",
+    "timezone({tz}, {ts})",
+    "${name}",
+    "CAST({date} - INTERVAL {days} DAY AS DATE)",
+    "epoch_ms({ts})",
 )
 # Spark must run with spark.sql.session.timeZone = UTC, so that casting the shifted
 # timestamp to DATE and taking its hour reads the wall clock unchanged. Parquet stores
@@ -70,6 +77,7 @@ SPARK = Dialect(
     "from_utc_timestamp({ts}, {tz})",
     ":{name}",
     "date_sub({date}, {days})",
+    "unix_millis({ts})",
     {"VARCHAR": "STRING", "UBIGINT": "DECIMAL(20,0)", "TIMESTAMPTZ": "TIMESTAMP"},
 )
 DIALECTS = {d.name: d for d in (DUCKDB, SPARK)}
@@ -438,3 +446,88 @@ FROM (
 
 def render_viewer_days_create(dialect: str | Dialect = "duckdb") -> str:
     return _create_table(VIEWER_DAYS, VIEWER_DAYS_COLUMNS, dialect_of(dialect))
+
+
+# --- likes by position: likes matched to the play they were made in -----------------------
+
+# A like event carries no playback position, so the position is found from the liker's own
+# play: the latest play of the same video by the same pseudonym that began at most
+# `LIKE_PLAY_WINDOW_DAYS` before the like and was still running when it came (start <=
+# like <= start + watched). The position is the time since that play began, modulo the
+# duration (a like on the second loop lands where it was in the video), in the retention
+# curve's buckets. A like made outside any play (from the profile grid, after the play
+# ended, or by a viewer whose play is unknown) has bucket NULL.
+LIKE_SECONDS = "rollup_like_seconds"
+LIKE_PLAY_WINDOW_DAYS = 1
+LIKE_SECONDS_COLUMNS = (
+    CREATOR,
+    VIDEO,
+    LOCAL_DATE,
+    Column("bucket", "INTEGER"),
+    Column("likes", "BIGINT"),
+)
+LIKE_BUCKET = """CASE WHEN video_duration_ms <= 100000 THEN floor(position_ms / 1000)
+                 ELSE floor(position_ms * 100 / video_duration_ms) END"""
+
+
+def render_like_seconds(
+    dialect: str | Dialect = "duckdb",
+    *,
+    keys: str | None = None,
+    events_filter: str | None = None,
+    plays_filter: str = "true",
+) -> str:
+    """The SELECT computing likes by position for the likes of `rollup_input` (narrowed by
+    `keys` and `events_filter` as in `input_ctes`), matched to plays of `events` rows `e`
+    meeting `plays_filter`, which must include every play that began up to
+    `LIKE_PLAY_WINDOW_DAYS` before those likes."""
+    d = dialect_of(dialect)
+
+    def ms(ts: str) -> str:
+        return d.epoch_ms.format(ts=ts)
+
+    window_ms = LIKE_PLAY_WINDOW_DAYS * 86_400_000
+    ctes = input_ctes(d, keys=keys, events_filter=events_filter) + [
+        (
+            "likes",
+            f"""
+    SELECT event_id, creator_id, video_id, viewer_pid, local_date, video_duration_ms,
+           {ms("ts")} AS at_ms
+    FROM rollup_input
+    WHERE type = 'like' AND video_id IS NOT NULL AND viewer_pid IS NOT NULL""",
+        ),
+        (
+            "plays",
+            f"""
+    SELECT e.creator_id, e.video_id, e.viewer_pid, {ms("e.ts")} AS start_ms,
+           {ms("e.ts")} + e.watched_ms AS end_ms
+    FROM events e
+    WHERE e.type = 'view' AND e.viewer_pid IS NOT NULL AND ({plays_filter})""",
+        ),
+        (
+            "placed",
+            f"""
+    SELECT l.event_id, l.creator_id, l.video_id, l.local_date, l.video_duration_ms,
+           CASE WHEN l.video_duration_ms > 0
+                THEN (l.at_ms - max(p.start_ms)) % l.video_duration_ms END AS position_ms
+    FROM likes l
+    LEFT JOIN plays p
+      ON p.creator_id = l.creator_id AND p.video_id = l.video_id
+     AND p.viewer_pid = l.viewer_pid
+     AND p.start_ms <= l.at_ms AND l.at_ms <= p.end_ms
+     AND p.start_ms >= l.at_ms - {window_ms}
+    GROUP BY l.event_id, l.creator_id, l.video_id, l.local_date, l.video_duration_ms, l.at_ms""",
+        ),
+    ]
+    return (
+        _with(ctes)
+        + f"""SELECT creator_id, video_id, local_date,
+       CAST({LIKE_BUCKET} AS {d.type("INTEGER")}) AS bucket,
+       CAST(count(*) AS {d.type("BIGINT")}) AS likes
+FROM placed
+GROUP BY creator_id, video_id, local_date, {LIKE_BUCKET}"""
+    )
+
+
+def render_like_seconds_create(dialect: str | Dialect = "duckdb") -> str:
+    return _create_table(LIKE_SECONDS, LIKE_SECONDS_COLUMNS, dialect_of(dialect))

@@ -10,7 +10,9 @@ is dirty when
   whole creator is recomputed, since every day boundary moved;
 - its creator was marked with `mark_creators_dirty` (ingest does so when it rewrites past
   events in place, as for a later analytics opt-out, without a new `ingested_at`);
-- it has plays of a video whose duration changed (`rollup_durations`).
+- it has plays or likes of a video whose duration changed (`rollup_durations`);
+- it is the day after a recomputed day, for likes by position only (a like is placed by a
+  play that began up to a day before).
 
 A changed view threshold, changed rollup definitions, no state yet, or events appearing
 below the watermark (a writer that committed late, or deleted events) rebuild everything.
@@ -31,14 +33,17 @@ from datetime import UTC, date, datetime, timedelta
 import duckdb
 
 from creatorlens.rollup.definitions import (
+    LIKE_PLAY_WINDOW_DAYS,
+    LIKE_SECONDS,
     LOOKBACK_DAYS,
     ROLLUPS,
     VIEWER_DAYS,
-    Rollup,
     parameters_of,
     render,
     render_create,
     render_input,
+    render_like_seconds,
+    render_like_seconds_create,
     render_viewer_days,
     render_viewer_days_create,
 )
@@ -109,6 +114,7 @@ def create_rollup_tables(con: duckdb.DuckDBPyConnection) -> None:
     for rollup in ROLLUPS:
         con.execute(render_create(rollup))
     con.execute(render_viewer_days_create())
+    con.execute(render_like_seconds_create())
     con.execute(_STATE_TABLES)
     con.execute(_DIRTY_TABLE)
 
@@ -188,7 +194,7 @@ def _run(
         con.execute("ROLLBACK")
         raise
     finally:
-        for temp in ("refresh_days", "refresh_creators", "refresh_from"):
+        for temp in ("refresh_days", "refresh_creators", "refresh_from", "refresh_like_days"):
             con.execute(f"DROP TABLE IF EXISTS temp.{temp}")
     summary.seconds = time.perf_counter() - started
     return summary
@@ -231,11 +237,13 @@ def _rebuild(
         # Dropped, not emptied, so a changed definition also changes the table's columns.
         con.execute(f"DROP TABLE IF EXISTS {rollup.name}")
         con.execute(render_create(rollup))
-    con.execute(f"DROP TABLE IF EXISTS {VIEWER_DAYS}")
-    con.execute(render_viewer_days_create())
+    for derived in (VIEWER_DAYS, LIKE_SECONDS):
+        con.execute(f"DROP TABLE IF EXISTS {derived}")
+    create_rollup_tables(con)
     ranges = _creator_ranges(con, "true", {})
     _compute(con, ranges, None, {}, view_threshold_ms, summary, progress)
     _viewer_days(con, ranges, None, summary, progress)
+    _like_seconds(con, ranges, None, summary, progress)
     con.execute("DELETE FROM rollup_zones")
     con.execute(
         """
@@ -301,7 +309,8 @@ def _compute(
         events_filter = "e.creator_id >= $lo AND e.creator_id <= $hi" + extra
         for rollup in ROLLUPS:
             select = render(rollup, keys=keys, events_filter=events_filter)
-            rows = _insert(con, rollup, select, view_threshold_ms, {**params, "lo": lo, "hi": hi})
+            bound = {**params, "lo": lo, "hi": hi, "view_threshold_ms": view_threshold_ms}
+            rows = _insert(con, rollup.name, select, bound)
             summary.rows[rollup.name] = summary.rows.get(rollup.name, 0) + rows
             _report(progress, rollup.name, i + 1, len(ranges))
     for rollup in ROLLUPS:
@@ -309,16 +318,11 @@ def _compute(
 
 
 def _insert(
-    con: duckdb.DuckDBPyConnection,
-    rollup: Rollup,
-    select: str,
-    view_threshold_ms: int,
-    params: dict[str, object],
+    con: duckdb.DuckDBPyConnection, table: str, select: str, params: dict[str, object]
 ) -> int:
     """Insert a rollup's rows ordered by creator and day, so zone maps prune reads."""
-    sql = f"INSERT INTO {rollup.name} SELECT * FROM (\n{select}\n) ORDER BY creator_id, local_date"
-    bound = parameters_of(sql, {**params, "view_threshold_ms": view_threshold_ms})
-    return con.execute(sql, bound).fetchone()[0]
+    sql = f"INSERT INTO {table} SELECT * FROM (\n{select}\n) ORDER BY creator_id, local_date"
+    return con.execute(sql, parameters_of(sql, params)).fetchone()[0]
 
 
 def _viewer_days(
@@ -358,18 +362,65 @@ def _viewer_days(
     )
     rows = 0
     for i, (lo, hi) in enumerate(ranges):
-        rows += con.execute(
-            f"""
-            INSERT INTO {VIEWER_DAYS}
+        select = f"""
             SELECT v.* FROM ({render_viewer_days(where=where)}) v
             JOIN refresh_from f ON f.creator_id = v.creator_id
-            WHERE f.first_day IS NULL OR v.local_date >= f.first_day
-            ORDER BY v.creator_id, v.local_date
-            """,
-            {"lo": lo, "hi": hi, "since": since},
-        ).fetchone()[0]
+            WHERE f.first_day IS NULL OR v.local_date >= f.first_day"""
+        rows += _insert(con, VIEWER_DAYS, select, {"lo": lo, "hi": hi, "since": since})
         _report(progress, VIEWER_DAYS, i + 1, len(ranges))
     summary.rows[VIEWER_DAYS] = rows
+
+
+def _like_seconds(
+    con: duckdb.DuckDBPyConnection,
+    ranges: list[tuple[str, str]],
+    days: tuple[date, date] | None,
+    summary: RefreshSummary,
+    progress: Progress | None,
+) -> None:
+    """Recompute likes by position for the refreshed keys (all of them when `days` is None).
+
+    A like is placed by a play that began up to a day before it, so a changed day also
+    changes the likes of the day after: the keys are widened by one day.
+    """
+    creators = "e.creator_id >= $lo AND e.creator_id <= $hi"
+    params: dict[str, object] = {}
+    keys = None
+    likes_filter = plays_filter = creators
+    if days is not None:
+        con.execute(
+            f"DELETE FROM {LIKE_SECONDS} "
+            "WHERE creator_id IN (SELECT creator_id FROM refresh_creators)"
+        )
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE refresh_like_days AS
+            SELECT creator_id, local_date FROM refresh_days
+            UNION
+            SELECT creator_id, CAST(local_date + INTERVAL 1 DAY AS DATE) FROM refresh_days
+            """
+        )
+        con.execute(
+            f"""
+            DELETE FROM {LIKE_SECONDS} t USING refresh_like_days d
+            WHERE t.creator_id = d.creator_id AND t.local_date = d.local_date
+            """
+        )
+        first, last = days
+        params = _day_bounds(first, last + timedelta(days=1))
+        params["plays_from"] = params["ts_from"] - timedelta(days=LIKE_PLAY_WINDOW_DAYS)
+        keys = "refresh_like_days"
+        near = " AND e.creator_id IN (SELECT creator_id FROM refresh_days)"
+        likes_filter += near + " AND e.ts >= $ts_from AND e.ts < $ts_to"
+        plays_filter += near + " AND e.ts >= $plays_from AND e.ts < $ts_to"
+    rows = 0
+    for i, (lo, hi) in enumerate(ranges):
+        select = render_like_seconds(
+            keys=keys, events_filter=likes_filter, plays_filter=plays_filter
+        )
+        rows += _insert(con, LIKE_SECONDS, select, {**params, "lo": lo, "hi": hi})
+        _report(progress, LIKE_SECONDS, i + 1, len(ranges))
+    summary.rows[LIKE_SECONDS] = rows
 
 
 # --- incremental refresh -------------------------------------------------------------------
@@ -438,6 +489,7 @@ def _refresh(
     ranges = _creator_ranges(con, _near_days(), bounds)
     _compute(con, ranges, "refresh_days", bounds, view_threshold_ms, summary, progress)
     _viewer_days(con, ranges, first, summary, progress)
+    _like_seconds(con, ranges, (first, last), summary, progress)
 
     con.execute(
         """
@@ -480,7 +532,7 @@ def _find_dirty_keys(con: duckdb.DuckDBPyConnection, watermark: datetime | None)
     if con.execute(_RESIZED_VIDEOS).fetchall():
         con.execute(
             "INSERT INTO refresh_days\n"
-            + _days_of(f"e.type = 'view' AND e.video_id IN ({_RESIZED_VIDEOS})")
+            + _days_of(f"e.type IN ('view', 'like') AND e.video_id IN ({_RESIZED_VIDEOS})")
         )
         con.execute(
             """
