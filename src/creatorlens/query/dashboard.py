@@ -16,7 +16,7 @@ from creatorlens.privacy.policy import UNKNOWN
 from creatorlens.privacy.suppression import Cell, digest, suppress_breakdown
 from creatorlens.query.model import Filter, Period, Query
 from creatorlens.query.result import Withheld
-from creatorlens.query.runner import Context, followers_clear, run_query
+from creatorlens.query.runner import Context, follower_cells, followers_clear, run_query
 
 OVERVIEW_METRICS = (
     "views",
@@ -67,12 +67,6 @@ VIDEO_DETAIL_METRICS = (
     "follower_viewers",
     "non_follower_viewers",
     "engaged_audience",
-)
-FOLLOWER_DIMENSIONS = (
-    ("gender", "gender"),
-    ("age", "birth_year"),
-    ("country", "country"),
-    ("city", "city"),
 )
 AUDIENCE_DIMENSIONS = ("country", "age", "gender")
 
@@ -326,64 +320,13 @@ def _followers(ctx: Context, creator_id: str, period: Period, run, withheld) -> 
     }
 
 
-_FOLLOWERS_AT = """
-WITH tz AS (SELECT coalesce(max(timezone), 'UTC') AS name FROM accounts WHERE account_id = $c),
-current AS (
-    SELECT follower_id FROM follow_log
-    WHERE followee_id = $c
-      AND ts < timezone((SELECT name FROM tz), ($end + INTERVAL 1 DAY)::TIMESTAMP)
-    GROUP BY follower_id HAVING arg_max(following, ts)
-)
-"""
-
-
-# Followers' ages at the end of the period, in the viewers' buckets (every minor is 13-17).
-AGE_AT_END = """
-CASE WHEN a.birth_year IS NULL THEN NULL
-     WHEN year($end) - a.birth_year < 18 THEN '13-17'
-     WHEN year($end) - a.birth_year < 25 THEN '18-24'
-     WHEN year($end) - a.birth_year < 35 THEN '25-34'
-     WHEN year($end) - a.birth_year < 45 THEN '35-44'
-     WHEN year($end) - a.birth_year < 55 THEN '45-54'
-     ELSE '55+' END
-"""
-
-
 def follower_demographics(ctx: Context, creator_id: str, end: date) -> dict[str, dict]:
-    """Followers at the end of the period by gender, age, country and city, protected.
-
-    One read of the follower set for every attribute (GROUPING SETS), then the privacy
-    policy per attribute.
-    """
-    values = {
-        name: AGE_AT_END if name == "age" else f"a.{column}::VARCHAR"
-        for name, column in FOLLOWER_DIMENSIONS
-    }
-    sets = ", ".join(f"(opted_out, {name})" for name in values)
-    rows = ctx.con.execute(
-        _FOLLOWERS_AT
-        + f"""
-        , attributes AS (
-            SELECT coalesce(a.analytics_opt_out, false) AS opted_out,
-                   {", ".join(f"coalesce({v}, 'unknown') AS {n}" for n, v in values.items())}
-            FROM current f LEFT JOIN accounts a ON a.account_id = f.follower_id
-        )
-        SELECT {", ".join(f"GROUPING({n}) = 0" for n in values)}, opted_out,
-               {", ".join(values)}, count(*)
-        FROM attributes GROUP BY GROUPING SETS ({sets})
-        """,
-        {"c": creator_id, "end": end},
-    ).fetchall()
-    names = list(values)
-    cells: dict[str, list[tuple[str, bool, int]]] = {n: [] for n in names}
-    for row in rows:
-        flags, opted_out = row[: len(names)], row[len(names)]
-        attrs, people = row[len(names) + 1 : -1], row[-1]
-        for name, on, value in zip(names, flags, attrs, strict=True):
-            if on:
-                cells[name].append((value, opted_out, people))
+    """Followers at the end of the period by gender, age, country and city, protected:
+    the follower set's cells (read once per context), then the privacy policy per
+    attribute."""
+    cells = follower_cells(ctx, creator_id, end)
     minors = sum(n for v, out, n in cells["age"] if v == "13-17" and not out)
-    return {name: _follower_panel(ctx, creator_id, name, cells[name], minors) for name in names}
+    return {name: _follower_panel(ctx, creator_id, name, cells[name], minors) for name in cells}
 
 
 def _follower_panel(ctx: Context, creator_id: str, name: str, rows, minors: int) -> dict:

@@ -7,6 +7,7 @@ as its own step, and hand every row to the privacy policy before it leaves.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -118,17 +119,15 @@ def execute(ctx: Context, query: Query, start: date, end: date) -> RawResult:
 
     merged: dict[tuple, Row] = {}
     people: dict[tuple, int] = {}
-    for source, names in by_source.items():
-        table = SOURCES[source][0]
-        for key, row in _source_rows(con, query, table, source, names, start, end, person):
-            target = merged.setdefault(key, dict(zip(dims, key, strict=True)))
-            if "_people" in row:
-                people[key] = row.pop("_people")
-            target.update(row)
+    for key, row in _source_rows(con, query, by_source, start, end, person):
+        target = merged.setdefault(key, dict(zip(dims, key, strict=True)))
+        if "_people" in row:
+            people[key] = row.pop("_people")
+        target.update(row)
     rows = list(merged.values())
     for name in special:
         if name == "followers_total":
-            total = memo_followers_total(ctx, query.creator_id, end)
+            total = followers_total(ctx, query.creator_id, end)
             for row in rows or [{}]:
                 row["followers_total"] = total
             if not rows:
@@ -145,64 +144,121 @@ def execute(ctx: Context, query: Query, start: date, end: date) -> RawResult:
 def _source_rows(
     con: duckdb.DuckDBPyConnection,
     query: Query,
-    table: str,
+    by_source: dict[str, list[str]],
+    start: date,
+    end: date,
+    person: bool,
+):
+    """Read every source's metrics in one statement (a UNION ALL, one branch per rollup,
+    each row tagged with its branch) and yield (dimension key, metrics) pairs."""
+    dims = query.dimensions
+    sources = list(by_source)
+    if not sources:
+        return
+    columns = [f"m_{n}" for names in by_source.values() for n in names]
+    if person:
+        columns.append("_people")
+    branches, params = [], {}
+    for i, source in enumerate(sources):
+        sql, branch_params, produced = _source_select(
+            query, source, by_source[source], start, end, person
+        )
+        params.update(branch_params)  # the branches bind the same names to the same values
+        outer = [f"d{j}" for j in range(len(dims))] + [f"{i} AS src"]
+        outer += [c if c in produced else f"NULL AS {c}" for c in columns]
+        branches.append(f"SELECT {', '.join(outer)} FROM ({sql}) b{i}")
+    cursor = con.execute("\nUNION ALL\n".join(branches), params)
+    names = [d[0] for d in cursor.description]
+    for values in cursor.fetchall():
+        record = dict(zip(names, values, strict=True))
+        source = sources[record["src"]]
+        key = tuple(_plain(record[f"d{j}"]) for j in range(len(dims)))
+        row = {n: _plain(record[f"m_{n}"]) for n in by_source[source]}
+        if "_people" in record and source == "audience":
+            row["_people"] = record["_people"]
+        yield key, row
+
+
+# Per-viewer rollups: distinct viewers are counted in two steps there (see _source_select).
+PER_VIEWER = ("audience", "engaged")
+_DISTINCT = re.compile(r"count\(DISTINCT viewer_pid\)(?: FILTER \((?P<cond>.+)\))?")
+_SUM = re.compile(r"sum\((?P<column>\w+)\)")
+
+
+def _source_select(
+    query: Query,
     source: str,
     names: list[str],
     start: date,
     end: date,
     person: bool,
-):
+) -> tuple[str, dict[str, Any], set[str]]:
+    """One source's SELECT of dimension columns d0.. and metric columns m_<name>."""
+    table = SOURCES[source][0]
     dims = query.dimensions
-    dim_cols = [f"{DIMENSIONS[d].column} AS d{i}" for i, d in enumerate(dims)]
     where, params = _where(query, start, end, person and source == "audience")
-    aggs = []
-    lifecycle = [
-        n
-        for n in names
-        if METRICS[n].sources
-        and dict(METRICS[n].sources)[source] in ("NEW_VIEWERS", "RETURNING_VIEWERS")
-    ]
+    exprs = {}
     for n in names:
         expr = dict(METRICS[n].sources)[source]
-        if n in lifecycle:
-            expr = (
-                "count(DISTINCT viewer_pid) FILTER (seen_before IS NULL)"
-                if expr == "NEW_VIEWERS"
-                else "count(DISTINCT viewer_pid) FILTER (seen_before IS NOT NULL)"
-            )
-        aggs.append(f"{expr} AS m_{n}")
+        if expr == "NEW_VIEWERS":
+            expr = "count(DISTINCT viewer_pid) FILTER (seen_before IS NULL)"
+        elif expr == "RETURNING_VIEWERS":
+            expr = "count(DISTINCT viewer_pid) FILTER (seen_before IS NOT NULL)"
+        exprs[f"m_{n}"] = expr
     if person and source == "audience":
-        aggs.append("count(DISTINCT viewer_pid) AS _people")
-    group = f"GROUP BY {', '.join(f'd{i}' for i in range(len(dims)))}" if dims else ""
-    select = ", ".join(dim_cols + aggs) or "1"
+        exprs["_people"] = "count(DISTINCT viewer_pid)"
+    lifecycle = any("seen_before" in e for e in exprs.values())
+    rows = table
     if lifecycle:
         # Returning viewers are those whose first day in the period follows a play in the
         # year before it; each viewer has one row in the period with an earlier prev_date.
-        sql = f"""
-            WITH earlier AS (
+        rows = f"""(
+            SELECT * FROM {table} w LEFT JOIN (
                 SELECT viewer_pid AS seen_before FROM rollup_viewer_days
                 WHERE creator_id = $creator AND local_date BETWEEN $start AND $end
                   AND prev_date >= $lookback AND prev_date < $start
-            ),
-            window_rows AS (
-                SELECT * FROM {table} w LEFT JOIN earlier e ON e.seen_before = w.viewer_pid
-                WHERE {where}
-            )
-            SELECT {select} FROM window_rows {group}
-        """
+            ) e ON e.seen_before = w.viewer_pid
+        ) window_rows"""
+    dim_cols = [f"{DIMENSIONS[d].column} AS d{i}" for i, d in enumerate(dims)]
+    keys = [f"d{i}" for i in range(len(dims))]
+    distinct = [e for e in exprs.values() if _DISTINCT.fullmatch(e)]
+    if source in PER_VIEWER and len(distinct) > 1:
+        sql = _two_step(rows, where, dim_cols, keys, exprs)
     else:
-        sql = f"SELECT {select} FROM {table} WHERE {where} {group}"
+        group = f"GROUP BY {', '.join(keys)}" if dims else ""
+        select = ", ".join(dim_cols + [f"{e} AS {c}" for c, e in exprs.items()]) or "1"
+        sql = f"SELECT {select} FROM {rows} WHERE {where} {group}"
     if "$lookback" in sql:
         params["lookback"] = start - timedelta(days=LOOKBACK_DAYS)
-    cursor = con.execute(sql, params)
-    columns = [d[0] for d in cursor.description]
-    for values in cursor.fetchall():
-        record = dict(zip(columns, values, strict=True))
-        key = tuple(_plain(record[f"d{i}"]) for i in range(len(dims)))
-        row = {c[2:]: _plain(v) for c, v in record.items() if c.startswith("m_")}
-        if "_people" in record:
-            row["_people"] = record["_people"]
-        yield key, row
+    return sql, params, set(exprs)
+
+
+def _two_step(
+    rows: str, where: str, dim_cols: list[str], keys: list[str], exprs: dict[str, str]
+) -> str:
+    """Several distinct-viewer counts at once: first one row per viewer (and dimension
+    values) with a flag per condition, then a plain count of the flags. Much cheaper than
+    one distinct hash table per count."""
+    inner, outer = [], []
+    for i, (column, expr) in enumerate(exprs.items()):
+        if m := _DISTINCT.fullmatch(expr):
+            if m["cond"]:
+                inner.append(f"bool_or({m['cond']}) AS x{i}")
+                outer.append(f"count(*) FILTER (x{i}) AS {column}")
+            else:
+                outer.append(f"count(*) AS {column}")
+        elif m := _SUM.fullmatch(expr):
+            inner.append(f"sum({m['column']}) AS x{i}")
+            outer.append(f"sum(x{i}) AS {column}")
+        else:
+            raise ValueError(f"no two-step form for {expr!r}")
+    per_viewer = ", ".join([*dim_cols, "viewer_pid", *inner])
+    group = f"GROUP BY {', '.join(keys)}" if keys else ""
+    return f"""
+        SELECT {", ".join([*keys, *outer])} FROM (
+            SELECT {per_viewer} FROM {rows} WHERE {where}
+            GROUP BY {", ".join([*keys, "viewer_pid"])}
+        ) per_viewer {group}"""
 
 
 def _plain(value: Any) -> Any:
@@ -211,27 +267,6 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "is_integer") and not isinstance(value, float):
         return int(value)
     return value
-
-
-def followers_total(con: duckdb.DuckDBPyConnection, creator_id: str, end: date) -> int:
-    """Accounts following the creator at the end of `end` in the creator's time zone."""
-    row = con.execute(
-        """
-        WITH tz AS (
-            SELECT coalesce(max(timezone), 'UTC') AS name FROM accounts WHERE account_id = $c
-        ),
-        cutoff AS (
-            SELECT timezone((SELECT name FROM tz), ($end + INTERVAL 1 DAY)::TIMESTAMP) AS cutoff_at
-        )
-        SELECT count(*) FROM (
-            SELECT arg_max(following, ts) AS following FROM follow_log
-            WHERE followee_id = $c AND ts < (SELECT cutoff_at FROM cutoff)
-            GROUP BY follower_id
-        ) WHERE following
-        """,
-        {"c": creator_id, "end": end},
-    ).fetchone()
-    return int(row[0])
 
 
 def totals_query(query: Query) -> Query:
@@ -279,18 +314,86 @@ def _ordered(query: Query, rows: list[Row]) -> list[Row]:
 FOLLOWER_SCOPED = ("follower_viewers", "non_follower_viewers")
 
 
-def memo_followers_total(ctx: Context, creator_id: str, end: date) -> int:
-    """`followers_total`, read once per context (a dashboard needs it several times)."""
-    key = ("followers_total", creator_id, end)
-    if key not in ctx.memo:
-        ctx.memo[key] = followers_total(ctx.con, creator_id, end)
-    return ctx.memo[key]
+# The attributes followers are shown by: the name shown and the account column.
+FOLLOWER_DIMENSIONS = (
+    ("gender", "gender"),
+    ("age", "birth_year"),
+    ("country", "country"),
+    ("city", "city"),
+)
+
+# Followers' ages at the end of the period, in the viewers' buckets (every minor is 13-17).
+AGE_AT_END = """
+CASE WHEN a.birth_year IS NULL THEN NULL
+     WHEN year($end) - a.birth_year < 18 THEN '13-17'
+     WHEN year($end) - a.birth_year < 25 THEN '18-24'
+     WHEN year($end) - a.birth_year < 35 THEN '25-34'
+     WHEN year($end) - a.birth_year < 45 THEN '35-44'
+     WHEN year($end) - a.birth_year < 55 THEN '45-54'
+     ELSE '55+' END
+"""
+
+
+def follower_cells(
+    ctx: Context, creator_id: str, end: date
+) -> dict[str, list[tuple[str, bool, int]]]:
+    """The creator's followers at the end of `end` (in the creator's time zone) counted by
+    (value, opted out) for each attribute of FOLLOWER_DIMENSIONS; true counts, for the
+    privacy policy to protect. One read of the follower set (GROUPING SETS), once per
+    context: the follower total, the follower-split check and the demographics all use it.
+    """
+    key = ("followers", creator_id, end)
+    if key in ctx.memo:
+        return ctx.memo[key]
+    values = {
+        name: AGE_AT_END if name == "age" else f"a.{column}::VARCHAR"
+        for name, column in FOLLOWER_DIMENSIONS
+    }
+    sets = ", ".join(f"(opted_out, {name})" for name in values)
+    rows = ctx.con.execute(
+        f"""
+        WITH tz AS (
+            SELECT coalesce(max(timezone), 'UTC') AS name FROM accounts WHERE account_id = $c
+        ),
+        current AS (
+            SELECT follower_id FROM follow_log
+            WHERE followee_id = $c
+              AND ts < timezone((SELECT name FROM tz), ($end + INTERVAL 1 DAY)::TIMESTAMP)
+            GROUP BY follower_id HAVING arg_max(following, ts)
+        ),
+        attributes AS (
+            SELECT coalesce(a.analytics_opt_out, false) AS opted_out,
+                   {", ".join(f"coalesce({v}, 'unknown') AS {n}" for n, v in values.items())}
+            FROM current f LEFT JOIN accounts a ON a.account_id = f.follower_id
+        )
+        SELECT {", ".join(f"GROUPING({n}) = 0" for n in values)}, opted_out,
+               {", ".join(values)}, count(*)
+        FROM attributes GROUP BY GROUPING SETS ({sets})
+        """,
+        {"c": creator_id, "end": end},
+    ).fetchall()
+    names = list(values)
+    cells: dict[str, list[tuple[str, bool, int]]] = {n: [] for n in names}
+    for row in rows:
+        flags, opted_out = row[: len(names)], row[len(names)]
+        attrs, people = row[len(names) + 1 : -1], row[-1]
+        for name, on, value in zip(names, flags, attrs, strict=True):
+            if on:
+                cells[name].append((value, opted_out, int(people)))
+    ctx.memo[key] = cells
+    return cells
+
+
+def followers_total(ctx: Context, creator_id: str, end: date) -> int:
+    """Accounts following the creator at the end of `end` in the creator's time zone."""
+    # Every follower is in exactly one (gender, opted out) cell.
+    return sum(n for _, _, n in follower_cells(ctx, creator_id, end)["gender"])
 
 
 def followers_clear(ctx: Context, creator_id: str, end: date) -> bool:
     """Whether the creator's followers at `end` are numerous enough (protected) to split by."""
     return population_clears(
-        memo_followers_total(ctx, creator_id, end),
+        followers_total(ctx, creator_id, end),
         policy=ctx.policy,
         secret=ctx.secret,
         cell_key=digest(creator_id, "followers population"),
