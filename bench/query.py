@@ -130,37 +130,6 @@ def _rollup_progress(bar: Progress, task, n_events: int):
     return report
 
 
-# `build_dashboard`'s followers panel reads `rollup_follower_hourly`, which no rollup
-# definition creates yet. When `build_dashboard` fails on that, a bench-only stand-in is
-# added to the cached store (followers' plays per creator-local hour) so the run can go on.
-FOLLOWER_HOURLY_SHIM = """
-CREATE TABLE rollup_follower_hourly AS
-SELECT e.creator_id,
-       CAST(timezone(coalesce(a.timezone, 'UTC'), e.ts) AS DATE) AS local_date,
-       CAST(hour(timezone(coalesce(a.timezone, 'UTC'), e.ts)) AS INTEGER) AS local_hour,
-       count(*) AS plays
-FROM events e LEFT JOIN accounts a ON a.account_id = e.creator_id
-WHERE e.type = 'view' AND e.creator_id IS NOT NULL AND e.actor_is_follower
-GROUP BY ALL
-"""
-
-SHIMMED: list[str] = []
-
-
-def dashboard_runs(db: Path, creator: str) -> None:
-    """Run one dashboard; add the stand-in rollup when it fails for want of it."""
-    try:
-        dashboard_once(db, creator)
-    except duckdb.CatalogException as exc:
-        if "rollup_follower_hourly" not in str(exc):
-            raise
-        with Store.open(db) as store:
-            store.con.execute(FOLLOWER_HOURLY_SHIM)
-            store.con.execute("CHECKPOINT")
-        SHIMMED.append(str(db))
-        dashboard_once(db, creator)
-
-
 # --- sampling ------------------------------------------------------------------------------
 
 
@@ -833,7 +802,6 @@ def main() -> None:
             # pool) in this process; each creator_context attaches to the same instance.
             with Store.open(db, read_only=True) as store:
                 creators = sample_creators(store.con, args.creators_sample, args.seed)
-            dashboard_runs(db, creators[0].creator_id)
             holder = duckdb.connect(str(db), read_only=True)
             try:
                 raw_sample = spread(creators, args.raw_sample)
@@ -856,11 +824,6 @@ def main() -> None:
                 )  # fmt: skip
             )
 
-    if SHIMMED:
-        console.print(
-            "[yellow]note:[/yellow] no rollup creates rollup_follower_hourly, which "
-            "build_dashboard reads; the benchmark added a stand-in table to " + ", ".join(SHIMMED)
-        )
     if failures:
         kinds: dict[str, int] = defaultdict(int)
         for line in failures:

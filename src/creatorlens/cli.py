@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +15,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
@@ -58,6 +59,18 @@ def _progress_bar() -> Iterator[Progress]:
         yield bar
 
 
+def _stage_progress(bar: Progress, prefix: str) -> Callable[[str, int, int], None]:
+    """A progress callback that shows one bar per stage, labelled `prefix stage`."""
+    tasks: dict[str, TaskID] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(f"{prefix} {stage}", total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    return report
+
+
 def _ingest_with_progress(
     db: Path,
     paths: list[Path],
@@ -77,11 +90,6 @@ def _ingest_with_progress(
                 tasks[source.name] = bar.add_task(label, total=total)
             bar.update(tasks[source.name], completed=done, total=max(total or 0, done))
 
-        def rollup_progress(stage: str, done: int, total: int) -> None:
-            if f"rollup:{stage}" not in tasks:
-                tasks[f"rollup:{stage}"] = bar.add_task(f"rollup {stage}", total=total)
-            bar.update(tasks[f"rollup:{stage}"], completed=done, total=total)
-
         return ingest_into(
             db,
             paths,
@@ -90,7 +98,7 @@ def _ingest_with_progress(
             batch_rows=batch_rows,
             progress=progress,
             refresh=rollups,
-            rollup_progress=rollup_progress,
+            rollup_progress=_stage_progress(bar, "rollup"),
         )
 
 
@@ -135,13 +143,6 @@ def _generate(out, creators, viewers, days, seed, events, fmt):
     from creatorlens.generate import generate_platform
 
     with _progress_bar() as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(f"generate {stage}", total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
         return generate_platform(
             out,
             creators=creators,
@@ -150,7 +151,7 @@ def _generate(out, creators, viewers, days, seed, events, fmt):
             seed=seed,
             events=events,
             fmt=fmt,
-            progress=progress,
+            progress=_stage_progress(bar, "generate"),
         )
 
 
