@@ -100,15 +100,20 @@ class Likers:
         return f"{names} and {self.others} others" if self.others else names
 
 
-def visible_likers(con: duckdb.DuckDBPyConnection, video_id: str) -> Likers:
-    """The current likers of a video as its creator may see them."""
-    found = con.execute(
-        "SELECT creator_id FROM videos WHERE video_id = $video_id", {"video_id": video_id}
-    ).fetchone()
-    if found is None:
-        raise UserError(f"unknown video {video_id}")
+def visible_likers(
+    con: duckdb.DuckDBPyConnection, video_id: str, creator_id: str | None = None
+) -> Likers:
+    """The current likers of a video as its creator may see them (`creator_id`, the
+    video's creator, is looked up when not given)."""
+    if creator_id is None:
+        found = con.execute(
+            "SELECT creator_id FROM videos WHERE video_id = $video_id", {"video_id": video_id}
+        ).fetchone()
+        if found is None:
+            raise UserError(f"unknown video {video_id}")
+        creator_id = found[0]
     named, others = con.execute(
-        _LIKERS, {"video_id": video_id, "creator": found[0]}
+        _LIKERS, {"video_id": video_id, "creator": creator_id}
     ).fetchone() or ([], 0)
     return Likers(list(named), int(others))
 

@@ -152,7 +152,7 @@ def build_dashboard(
         if rank < detail_videos:
             video.update(_video_detail(ctx, run, video, period, view_threshold_ms))
 
-    followers = _followers(ctx, creator_id, period, run, withheld)
+    followers = _followers(ctx, creator_id, period, run, withheld, summary.totals)
     return Dashboard(creator_id, period, overview, videos, followers, withheld)
 
 
@@ -191,10 +191,12 @@ def _video_meta(ctx: Context, video_ids: list[str]) -> dict[str, dict]:
     if not video_ids:
         return {}
     rows = ctx.con.execute(
-        "SELECT video_id, posted_at, duration_ms, caption, hashtags FROM videos "
+        "SELECT video_id, creator_id, posted_at, duration_ms, caption, hashtags FROM videos "
         "WHERE video_id IN (SELECT unnest($ids))",
         {"ids": video_ids},
     ).fetchall()
+    for v, creator, _, d, _, _ in rows:
+        ctx.memo[("video", v)] = (creator, d)  # for the detail panels
     return {
         v: {
             "posted_at": p.isoformat() if p else None,
@@ -202,7 +204,7 @@ def _video_meta(ctx: Context, video_ids: list[str]) -> dict[str, dict]:
             "caption": c,
             "hashtags": list(h or []),
         }
-        for v, p, d, c, h in rows
+        for v, _, p, d, c, h in rows
     }
 
 
@@ -210,7 +212,8 @@ def _video_detail(ctx: Context, run, video: dict, period: Period, threshold: int
     """Per-video panels: retention, sources, channels, audience, likers."""
     only = (Filter("video", "is", (video["video"],)),)
     detail = run(VIDEO_DETAIL_METRICS, (), only).totals
-    likers = visible_likers(ctx.con, video["video"])
+    video_row = _video_row(ctx, video["video"])
+    likers = visible_likers(ctx.con, video["video"], video_row[0] if video_row else None)
     return {
         **detail,
         "traffic_sources": run(
@@ -224,10 +227,13 @@ def _video_detail(ctx: Context, run, video: dict, period: Period, threshold: int
 
 
 def _video_row(ctx: Context, video_id: str) -> tuple[str, int] | None:
-    """The video's creator and duration."""
-    return ctx.con.execute(
-        "SELECT creator_id, duration_ms FROM videos WHERE video_id = ?", [video_id]
-    ).fetchone()
+    """The video's creator and duration (read once per context)."""
+    key = ("video", video_id)
+    if key not in ctx.memo:
+        ctx.memo[key] = ctx.con.execute(
+            "SELECT creator_id, duration_ms FROM videos WHERE video_id = ?", [video_id]
+        ).fetchone()
+    return ctx.memo[key]
 
 
 def _bucket_width(duration: int) -> tuple[float, int]:
@@ -288,8 +294,13 @@ def likes_by_second(ctx: Context, video_id: str, period: Period) -> dict[str, An
     }
 
 
-def _followers(ctx: Context, creator_id: str, period: Period, run, withheld) -> dict[str, Any]:
-    totals = run(("followers_total", "followers_gained", "followers_lost", "followers_net")).totals
+def _followers(
+    ctx: Context, creator_id: str, period: Period, run, withheld, overview: dict[str, Any]
+) -> dict[str, Any]:
+    # The period's follows and unfollows are the overview's; the total is read once per
+    # context, so neither costs another read.
+    changes = ("followers_gained", "followers_lost", "followers_net")
+    totals = {**run(("followers_total",)).totals, **{m: overview[m] for m in changes}}
     growth = run(("followers_gained", "followers_lost", "followers_net"), ("day",)).rows
     series = _fill_days(growth, period, ("followers_gained", "followers_lost", "followers_net"))
     running = totals["followers_total"] - sum(r["followers_net"] or 0 for r in series)
