@@ -393,11 +393,17 @@ def videos_followers_watched(
     """
     rows = ctx.con.execute(
         """
-        SELECT w.video_id, v.creator_id, sum(w.plays) AS plays
-        FROM follower_watch_daily w LEFT JOIN videos v ON v.video_id = w.video_id
-        WHERE w.followed_id = $c AND w.day BETWEEN $s AND $e
-        GROUP BY ALL HAVING sum(w.plays) >= $k
-        ORDER BY plays DESC, w.video_id LIMIT $n
+        WITH top AS (
+            SELECT video_id, sum(plays) AS plays
+            FROM follower_watch_daily
+            WHERE followed_id = $c AND day BETWEEN $s AND $e
+            GROUP BY video_id HAVING sum(plays) >= $k
+            ORDER BY plays DESC, video_id LIMIT $n
+        )
+        -- The creators of the few videos listed only: a join of the top rows, not of all.
+        SELECT t.video_id, v.creator_id, t.plays
+        FROM top t LEFT JOIN videos v ON v.video_id = t.video_id
+        ORDER BY t.plays DESC, t.video_id
         """,
         {"c": creator_id, "s": period.start, "e": period.end, "k": ctx.policy.k_min, "n": limit},
     ).fetchall()
