@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from creatorlens.ingest import ingest_paths
 from creatorlens.rollup import ROLLUP_TABLES, mark_creators_dirty, rebuild_rollups, refresh_rollups
 from creatorlens.rollup import refresh as refresh_module
-from creatorlens.rollup.definitions import LIKE_SECONDS, VIEWER_DAYS
+from creatorlens.rollup.definitions import FOLLOWER_SPANS, LIKE_SECONDS, VIEWER_DAYS
 from creatorlens.store import Store
 from tests.conftest import write_ndjson
 
@@ -59,6 +59,7 @@ GRAIN = {
     "rollup_audience_daily": 5,
     VIEWER_DAYS: 3,
     LIKE_SECONDS: 4,
+    FOLLOWER_SPANS: 3,
     "rollup_engaged_daily": 4,
     "rollup_retention_daily": 4,
     "rollup_follower_hourly": 3,
@@ -255,7 +256,7 @@ def _opt_out_in_place(db: Store) -> None:
 
 def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, dict[tuple, tuple]]:
     out = {}
-    for name in (*ROLLUP_TABLES, VIEWER_DAYS, LIKE_SECONDS):
+    for name in (*ROLLUP_TABLES, VIEWER_DAYS, LIKE_SECONDS, FOLLOWER_SPANS):
         n = GRAIN[name]
         rows = con.execute(f"SELECT * FROM {name}").fetchall()
         out[name] = {row[:n]: row[n:] for row in rows}
@@ -368,6 +369,7 @@ def _expected(con: duckdb.DuckDBPyConnection, threshold: int) -> dict[str, dict[
         },
         VIEWER_DAYS: _viewer_days(audience),
         LIKE_SECONDS: _like_seconds(rows, zone_of, duration_of),
+        FOLLOWER_SPANS: _follower_spans(con),
         "rollup_engaged_daily": {k: tuple(v) for k, v in engaged.items()},
         "rollup_retention_daily": {k: (v,) for k, v in retention.items()},
         "rollup_follower_hourly": {k: (v,) for k, v in follower_hourly.items()},
@@ -420,3 +422,39 @@ def _like_seconds(rows: list[tuple], zone_of: dict, duration_of: dict) -> dict[t
         day = ts.astimezone(ZoneInfo(zone_of.get(creator, "UTC"))).date()
         out[(creator, video, day, bucket)] += 1
     return {k: (v,) for k, v in out.items()}
+
+
+def _follower_spans(con: duckdb.DuckDBPyConnection) -> dict[tuple, tuple]:
+    """Walk each (creator, follower) history in time order, unfollows last at one instant."""
+    people = {
+        a: (gender, birth_year, country, city, opt_out)
+        for a, gender, birth_year, country, city, opt_out in con.execute(
+            "SELECT account_id, gender, birth_year, country, city, analytics_opt_out FROM accounts"
+        ).fetchall()
+    }
+    history: dict = defaultdict(list)
+    for follower, creator, ts, following in con.execute("SELECT * FROM follow_log").fetchall():
+        history[(creator, follower)].append((ts, not following))
+    out = {}
+    for (creator, follower), acts in history.items():
+        since = None
+        spans = []
+        for ts, unfollow in sorted(acts):
+            if not unfollow and since is None:
+                since = ts
+            elif unfollow and since is not None:
+                spans.append((since, ts))
+                since = None
+        if since is not None:
+            spans.append((since, None))
+        gender, birth_year, country, city, opt_out = people.get(follower, (None,) * 5)
+        for begun, ended in spans:
+            out[(creator, follower, begun)] = (
+                ended,
+                gender,
+                birth_year,
+                country,
+                city,
+                bool(opt_out),
+            )
+    return out

@@ -22,6 +22,7 @@ from creatorlens.rollup import (
 )
 from creatorlens.rollup import refresh as refresh_module
 from creatorlens.rollup.definitions import (
+    FOLLOWER_SPANS,
     LIKE_SECONDS,
     VIEWER_DAYS,
     render_like_seconds,
@@ -292,6 +293,43 @@ def test_likes_are_placed_at_their_position_in_the_play(db: Path, tmp_path: Path
     incremental = table(db, LIKE_SECONDS)
     rebuild(db)
     assert table(db, LIKE_SECONDS) == incremental
+
+
+def test_follower_spans_follow_the_log_and_the_accounts(db: Path, tmp_path: Path) -> None:
+    refresh(db)
+    columns = "creator_id, follower_id, since, until, gender, opt_out"
+    assert table(db, FOLLOWER_SPANS, columns) == [
+        ("c1", "u1", utc("2026-10-02T15:15:00Z"), None, "male", False),
+        ("c1", "u2", utc("2026-10-02T13:00:00Z"), utc("2026-10-02T17:00:00Z"), "female", True),
+    ]
+    more = [
+        act("g1", "follow", "u1", "2026-10-02T16:00:00Z", target_id="c1"),  # already following
+        act("g2", "unfollow", "u1", "2026-10-02T18:00:00Z", target_id="c1"),
+        act("g3", "follow", "u1", "2026-10-02T19:00:00Z", target_id="c1"),
+        # A follow and an unfollow at one instant: unfollowed, an empty span.
+        act("g4", "follow", "u3", "2026-10-02T20:00:00Z", target_id="c1"),
+        act("g5", "unfollow", "u3", "2026-10-02T20:00:00Z", target_id="c1"),
+    ]
+    ingest(db, [write_ndjson(tmp_path / "follows.ndjson", more)])
+    refresh(db)
+    assert table(
+        db, f"{FOLLOWER_SPANS} WHERE follower_id <> 'u2'", "follower_id, since, until"
+    ) == [
+        ("u1", utc("2026-10-02T15:15:00Z"), utc("2026-10-02T18:00:00Z")),
+        ("u1", utc("2026-10-02T19:00:00Z"), None),
+        ("u3", utc("2026-10-02T20:00:00Z"), utc("2026-10-02T20:00:00Z")),
+    ]
+    # A new account version alone (no event) reaches the spans at the next refresh.
+    changed = account("u1", gender="other")  # sent now: newer than the first version
+    ingest(db, [write_ndjson(tmp_path / "accounts-2.ndjson", [changed])])
+    refresh(db)
+    assert table(db, f"{FOLLOWER_SPANS} WHERE follower_id = 'u1'", "gender") == [
+        ("other",),
+        ("other",),
+    ]
+    incremental = table(db, FOLLOWER_SPANS)
+    rebuild(db)
+    assert table(db, FOLLOWER_SPANS) == incremental
 
 
 def test_engaged_daily(db: Path) -> None:

@@ -339,8 +339,8 @@ def follower_cells(
 ) -> dict[str, list[tuple[str, bool, int]]]:
     """The creator's followers at the end of `end` (in the creator's time zone) counted by
     (value, opted out) for each attribute of FOLLOWER_DIMENSIONS; true counts, for the
-    privacy policy to protect. One read of the follower set (GROUPING SETS), once per
-    context: the follower total, the follower-split check and the demographics all use it.
+    privacy policy to protect. One read of the follower spans rollup (GROUPING SETS), once
+    per context: the follower total, the follower-split check and the demographics use it.
     """
     key = ("followers", creator_id, end)
     if key in ctx.memo:
@@ -355,16 +355,16 @@ def follower_cells(
         WITH tz AS (
             SELECT coalesce(max(timezone), 'UTC') AS name FROM accounts WHERE account_id = $c
         ),
-        current AS (
-            SELECT follower_id FROM follow_log
-            WHERE followee_id = $c
-              AND ts < timezone((SELECT name FROM tz), ($end + INTERVAL 1 DAY)::TIMESTAMP)
-            GROUP BY follower_id HAVING arg_max(following, ts)
+        cutoff AS (
+            SELECT timezone((SELECT name FROM tz), ($end + INTERVAL 1 DAY)::TIMESTAMP) AS cutoff_at
         ),
         attributes AS (
-            SELECT coalesce(a.analytics_opt_out, false) AS opted_out,
+            SELECT a.opt_out AS opted_out,
                    {", ".join(f"coalesce({v}, 'unknown') AS {n}" for n, v in values.items())}
-            FROM current f LEFT JOIN accounts a ON a.account_id = f.follower_id
+            FROM rollup_follower_spans a
+            WHERE a.creator_id = $c
+              AND a.since < (SELECT cutoff_at FROM cutoff)
+              AND (a.until IS NULL OR a.until >= (SELECT cutoff_at FROM cutoff))
         )
         SELECT {", ".join(f"GROUPING({n}) = 0" for n in values)}, opted_out,
                {", ".join(values)}, count(*)

@@ -531,3 +531,54 @@ GROUP BY creator_id, video_id, local_date, {LIKE_BUCKET}"""
 
 def render_like_seconds_create(dialect: str | Dialect = "duckdb") -> str:
     return _create_table(LIKE_SECONDS, LIKE_SECONDS_COLUMNS, dialect_of(dialect))
+
+
+# --- follower spans: who followed whom, when, with the follower's attributes ---------------
+
+# Each span is one uninterrupted follow of `creator_id` by `follower_id`: from the follow
+# that began it to the unfollow that ended it (NULL: still following). The follower is a
+# follower at the end of instant t (its last follow or unfollow before t was a follow) when
+# since < t <= until. A follow and an unfollow at the same instant resolve to unfollowed.
+# The follower's account attributes are the current ones, so follower demographics need
+# no read of the whole accounts table; every refresh that changes anything recomputes the
+# spans whole (follows are a small table next to events).
+FOLLOWER_SPANS = "rollup_follower_spans"
+FOLLOWER_SPANS_COLUMNS = (
+    CREATOR,
+    Column("follower_id", "VARCHAR"),
+    Column("since", "TIMESTAMPTZ"),
+    Column("until", "TIMESTAMPTZ"),
+    Column("gender", "VARCHAR"),
+    Column("birth_year", "SMALLINT"),
+    Column("country", "VARCHAR"),
+    Column("city", "VARCHAR"),
+    Column("opt_out", "BOOLEAN"),
+)
+
+
+def render_follower_spans(dialect: str | Dialect = "duckdb") -> str:
+    """The SELECT computing every follower span from `follow_log` and `accounts`."""
+    d = dialect_of(dialect)
+    return f"""WITH ordered AS (
+    SELECT followee_id AS creator_id, follower_id, ts, following,
+           lag(following) OVER (PARTITION BY followee_id, follower_id
+                                ORDER BY ts, following DESC) AS was_following
+    FROM follow_log
+),
+changes AS (
+    SELECT creator_id, follower_id, ts, following,
+           lead(ts) OVER (PARTITION BY creator_id, follower_id
+                          ORDER BY ts, following DESC) AS next_ts
+    FROM ordered
+    WHERE following <> coalesce(was_following, false)
+)
+SELECT c.creator_id, c.follower_id, c.ts AS since, c.next_ts AS until,
+       a.gender, CAST(a.birth_year AS {d.type("SMALLINT")}) AS birth_year, a.country, a.city,
+       coalesce(a.analytics_opt_out, false) AS opt_out
+FROM changes c
+LEFT JOIN accounts a ON a.account_id = c.follower_id
+WHERE c.following"""
+
+
+def render_follower_spans_create(dialect: str | Dialect = "duckdb") -> str:
+    return _create_table(FOLLOWER_SPANS, FOLLOWER_SPANS_COLUMNS, dialect_of(dialect))

@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 import duckdb
 
 from creatorlens.rollup.definitions import (
+    FOLLOWER_SPANS,
     LIKE_PLAY_WINDOW_DAYS,
     LIKE_SECONDS,
     LOOKBACK_DAYS,
@@ -41,6 +42,8 @@ from creatorlens.rollup.definitions import (
     parameters_of,
     render,
     render_create,
+    render_follower_spans,
+    render_follower_spans_create,
     render_input,
     render_like_seconds,
     render_like_seconds_create,
@@ -65,6 +68,11 @@ CREATE TABLE IF NOT EXISTS rollup_state (
 CREATE TABLE IF NOT EXISTS rollup_zones (
     creator_id VARCHAR NOT NULL,
     timezone   VARCHAR NOT NULL
+);
+-- The follows and account versions the follower spans were computed from.
+CREATE TABLE IF NOT EXISTS rollup_spans_state (
+    follows_seen  BIGINT NOT NULL,
+    accounts_seen BIGINT NOT NULL
 );
 -- The duration each video's full watches and retention were computed with.
 CREATE TABLE IF NOT EXISTS rollup_durations (
@@ -115,6 +123,7 @@ def create_rollup_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(render_create(rollup))
     con.execute(render_viewer_days_create())
     con.execute(render_like_seconds_create())
+    con.execute(render_follower_spans_create())
     con.execute(_STATE_TABLES)
     con.execute(_DIRTY_TABLE)
 
@@ -178,6 +187,7 @@ def _run(
             summary = _rebuild(con, view_threshold_ms, reason, progress)
         else:
             summary = _refresh(con, view_threshold_ms, progress)
+        _follower_spans(con, summary, progress, force=bool(reason))
         con.execute("DELETE FROM rollup_state")
         con.execute(
             "INSERT INTO rollup_state VALUES ($threshold, $definitions, $watermark, $seen, now())",
@@ -237,7 +247,7 @@ def _rebuild(
         # Dropped, not emptied, so a changed definition also changes the table's columns.
         con.execute(f"DROP TABLE IF EXISTS {rollup.name}")
         con.execute(render_create(rollup))
-    for derived in (VIEWER_DAYS, LIKE_SECONDS):
+    for derived in (VIEWER_DAYS, LIKE_SECONDS, FOLLOWER_SPANS):
         con.execute(f"DROP TABLE IF EXISTS {derived}")
     create_rollup_tables(con)
     ranges = _creator_ranges(con, "true", {})
@@ -318,10 +328,14 @@ def _compute(
 
 
 def _insert(
-    con: duckdb.DuckDBPyConnection, table: str, select: str, params: dict[str, object]
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    select: str,
+    params: dict[str, object],
+    order: str = "creator_id, local_date",
 ) -> int:
     """Insert a rollup's rows ordered by creator and day, so zone maps prune reads."""
-    sql = f"INSERT INTO {table} SELECT * FROM (\n{select}\n) ORDER BY creator_id, local_date"
+    sql = f"INSERT INTO {table} SELECT * FROM (\n{select}\n) ORDER BY {order}"
     return con.execute(sql, parameters_of(sql, params)).fetchone()[0]
 
 
@@ -421,6 +435,33 @@ def _like_seconds(
         rows += _insert(con, LIKE_SECONDS, select, {**params, "lo": lo, "hi": hi})
         _report(progress, LIKE_SECONDS, i + 1, len(ranges))
     summary.rows[LIKE_SECONDS] = rows
+
+
+def _follower_spans(
+    con: duckdb.DuckDBPyConnection,
+    summary: RefreshSummary,
+    progress: Progress | None,
+    *,
+    force: bool,
+) -> None:
+    """Recompute the follower spans whole (see rollup.definitions) when a follow or an
+    account version arrived since they were computed. Both tables only grow, so their row
+    counts tell."""
+    seen = con.execute(
+        "SELECT (SELECT count(*) FROM follow_log), (SELECT count(*) FROM account_history)"
+    ).fetchone()
+    if (
+        not force
+        and con.execute("SELECT follows_seen, accounts_seen FROM rollup_spans_state").fetchone()
+        == seen
+    ):
+        return
+    con.execute(f"DELETE FROM {FOLLOWER_SPANS}")
+    select = render_follower_spans()
+    summary.rows[FOLLOWER_SPANS] = _insert(con, FOLLOWER_SPANS, select, {}, "creator_id, since")
+    con.execute("DELETE FROM rollup_spans_state")
+    con.execute("INSERT INTO rollup_spans_state VALUES (?, ?)", list(seen))
+    _report(progress, FOLLOWER_SPANS, 1, 1)
 
 
 # --- incremental refresh -------------------------------------------------------------------
