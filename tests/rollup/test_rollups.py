@@ -14,6 +14,7 @@ from creatorlens.ingest.pseudonym import pseudonym
 from creatorlens.rollup import (
     ROLLUP_TABLES,
     ROLLUPS,
+    create_rollup_tables,
     mark_creators_dirty,
     rebuild_rollups,
     refresh_rollups,
@@ -663,6 +664,26 @@ def test_derived_rollups_spark_rendering_means_the_same_as_duckdb(
         assert sorted(con.execute(spark).fetchall(), key=str) == duck
     finally:
         con.close()
+
+
+def test_every_rollup_table_is_in_the_definitions_fingerprint(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "empty.duckdb"))
+    try:
+        create_rollup_tables(con)
+        tables = {
+            name
+            for (name,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'rollup_%'"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    texts = "\n".join(refresh_module.definition_texts())
+    bookkeeping = {
+        "rollup_state", "rollup_zones", "rollup_durations", "rollup_dirty", "rollup_spans_state"
+    }  # fmt: skip
+    assert len(tables - bookkeeping) == 13
+    assert [t for t in tables - bookkeeping if f"EXISTS {t} (" not in texts] == []
 
 
 def test_unknown_dialect_is_refused() -> None:

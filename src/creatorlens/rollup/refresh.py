@@ -89,9 +89,18 @@ CREATE TABLE IF NOT EXISTS rollup_dirty (
 """
 
 # A fingerprint of every rollup's SQL and schema: changing a definition rebuilds.
-DEFINITIONS = hashlib.sha256(
-    "\n".join([*(render(r) + render_create(r) for r in ROLLUPS), render_viewer_days()]).encode()
-).hexdigest()[:16]
+def definition_texts() -> list[str]:
+    """The SQL and schema of every rollup, derived ones included: what the fingerprint of
+    the definitions in force is taken over."""
+    return [
+        *(render(r) + render_create(r) for r in ROLLUPS),
+        render_viewer_days() + render_viewer_days_create(),
+        render_like_seconds() + render_like_seconds_create(),
+        render_follower_spans() + render_follower_spans_create(),
+    ]
+
+
+DEFINITIONS = hashlib.sha256("\n".join(definition_texts()).encode()).hexdigest()[:16]
 
 # Rollups are computed a range of creators at a time, each range holding about this many
 # events: memory stays bounded (the store never spills to disk) whatever the store's size.
