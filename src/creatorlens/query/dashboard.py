@@ -7,8 +7,10 @@ JSON and the web page are renderings of the same result.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 from creatorlens.privacy.likers import visible_likers
@@ -107,7 +109,59 @@ def build_dashboard(
     detail_videos: int = 1,
     view_threshold_ms: int = 3000,
 ) -> Dashboard:
-    """Assemble the dashboard sections from queries over the rollups."""
+    """Assemble the dashboard sections from queries over the rollups.
+
+    The sections are read on two connections at once, as a dashboard loads its panels in
+    parallel; each keeps its own list of what was withheld, joined in a fixed order, so the
+    result is the same whatever finishes first.
+    """
+
+    def overview_and_followers(section_ctx: Context):
+        run, withheld = _runner(section_ctx, creator_id, period)
+        summary = run(OVERVIEW_METRICS, compare=compare)
+        daily = run(DAILY_METRICS, ("day",))
+        sources = run(("plays", "views"), ("source",), order_by=(("plays", "desc"),)).rows
+        head = list(withheld)
+        withheld.clear()
+        followers = _followers(section_ctx, creator_id, period, run, withheld, summary.totals)
+        return summary, daily, sources, followers, head, withheld
+
+    def audience_and_videos(section_ctx: Context):
+        run, withheld = _runner(section_ctx, creator_id, period)
+        audience = {
+            dim: _breakdown_rows(run(("reach", "views"), (dim,)), dim)
+            for dim in AUDIENCE_DIMENSIONS
+        }
+        videos = run(
+            VIDEO_METRICS,
+            ("video",),
+            order_by=(("views", "desc"), ("video", "asc")),
+            limit=top_videos,
+        ).rows
+        meta = _video_meta(section_ctx, [v["video"] for v in videos])
+        for rank, video in enumerate(videos):
+            video.update(meta.get(video["video"], {}))
+            if rank < detail_videos:
+                video.update(_video_detail(section_ctx, run, video, period, view_threshold_ms))
+        return audience, videos, withheld
+
+    first, second = _in_parallel(ctx, overview_and_followers, audience_and_videos)
+    summary, daily, sources, followers, head, followers_withheld = first
+    audience, videos, videos_withheld = second
+    overview = {
+        "totals": summary.totals,
+        "previous": summary.comparison,
+        "change": _change(summary.totals, summary.comparison),
+        "daily": _fill_days(daily.rows, period, DAILY_METRICS),
+        "audience": audience,
+        "traffic_sources": sources,
+    }
+    withheld = [*head, *videos_withheld, *followers_withheld]
+    return Dashboard(creator_id, period, overview, videos, followers, withheld)
+
+
+def _runner(ctx: Context, creator_id: str, period: Period):
+    """A `run(metrics, dimensions, filters, ...)` for one section, and its withheld list."""
     withheld: list[Withheld] = []
 
     def run(metrics, dimensions=(), filters=(), **kw):
@@ -129,31 +183,30 @@ def build_dashboard(
         )
         return result
 
-    summary = run(OVERVIEW_METRICS, compare=compare)
-    daily = run(DAILY_METRICS, ("day",))
-    overview = {
-        "totals": summary.totals,
-        "previous": summary.comparison,
-        "change": _change(summary.totals, summary.comparison),
-        "daily": _fill_days(daily.rows, period, DAILY_METRICS),
-        "audience": {
-            dim: _breakdown_rows(run(("reach", "views"), (dim,)), dim)
-            for dim in AUDIENCE_DIMENSIONS
-        },
-        "traffic_sources": run(("plays", "views"), ("source",), order_by=(("plays", "desc"),)).rows,
-    }
+    return run, withheld
 
-    videos = run(
-        VIDEO_METRICS, ("video",), order_by=(("views", "desc"), ("video", "asc")), limit=top_videos
-    ).rows
-    meta = _video_meta(ctx, [v["video"] for v in videos])
-    for rank, video in enumerate(videos):
-        video.update(meta.get(video["video"], {}))
-        if rank < detail_videos:
-            video.update(_video_detail(ctx, run, video, period, view_threshold_ms))
 
-    followers = _followers(ctx, creator_id, period, run, withheld, summary.totals)
-    return Dashboard(creator_id, period, overview, videos, followers, withheld)
+@cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="dashboard")
+
+
+def _in_parallel(ctx: Context, *sections):
+    """Run each section with its own connection to the store, two at a time; their
+    results in the order given. The sections share the context's memo."""
+    cursors = []
+    futures = []
+    try:
+        for section in sections:
+            cursor = ctx.con.cursor()
+            cursor.execute("SET TimeZone = 'UTC'")
+            cursors.append(cursor)
+            futures.append(_pool().submit(section, replace(ctx, con=cursor)))
+    finally:
+        wait(futures)  # every section is done with its cursor before any is closed
+        for cursor in cursors:
+            cursor.close()
+    return [f.result() for f in futures]
 
 
 def _change(now: dict, before: dict | None) -> dict[str, float | None]:
