@@ -102,7 +102,13 @@ def base_metrics(metrics: tuple[str, ...]) -> list[str]:
 
 def execute(ctx: Context, query: Query, start: date, end: date) -> RawResult:
     """Compute the query's rows and totals for one period, straight from the rollups."""
-    con = ctx.con
+    return execute_periods(ctx, query, [(start, end)])[0]
+
+
+def execute_periods(
+    ctx: Context, query: Query, periods: list[tuple[date, date]]
+) -> list[RawResult]:
+    """`execute` for several periods at once: one statement reads them all."""
     dims = query.dimensions
     used = set(dims) | {f.dimension for f in query.filters}
     person = involves_person(query)
@@ -117,40 +123,43 @@ def execute(ctx: Context, query: Query, start: date, end: date) -> RawResult:
     if person:
         by_source.setdefault("audience", [])  # for the people behind each cell
 
-    merged: dict[tuple, Row] = {}
-    people: dict[tuple, int] = {}
-    for key, row in _source_rows(con, query, by_source, start, end, person):
-        target = merged.setdefault(key, dict(zip(dims, key, strict=True)))
+    merged: list[dict[tuple, Row]] = [{} for _ in periods]
+    people: list[dict[tuple, int]] = [{} for _ in periods]
+    for p, key, row in _source_rows(ctx.con, query, by_source, periods, person):
+        target = merged[p].setdefault(key, dict(zip(dims, key, strict=True)))
         if "_people" in row:
-            people[key] = row.pop("_people")
+            people[p][key] = row.pop("_people")
         target.update(row)
-    rows = list(merged.values())
-    for name in special:
-        if name == "followers_total":
-            total = followers_total(ctx, query.creator_id, end)
-            for row in rows or [{}]:
-                row["followers_total"] = total
-            if not rows:
-                rows = [{"followers_total": total}]
-    for row in rows:
-        for name in query.metrics:
-            if name in DERIVED:
-                row[name] = derive(name, row)
-        for name in base_metrics(query.metrics):
-            row.setdefault(name, 0)
-    return RawResult(rows=rows, totals={}, people=people)
+    results = []
+    for p, (_, end) in enumerate(periods):
+        rows = list(merged[p].values())
+        for name in special:
+            if name == "followers_total":
+                total = followers_total(ctx, query.creator_id, end)
+                for row in rows or [{}]:
+                    row["followers_total"] = total
+                if not rows:
+                    rows = [{"followers_total": total}]
+        for row in rows:
+            for name in query.metrics:
+                if name in DERIVED:
+                    row[name] = derive(name, row)
+            for name in base_metrics(query.metrics):
+                row.setdefault(name, 0)
+        results.append(RawResult(rows=rows, totals={}, people=people[p]))
+    return results
 
 
 def _source_rows(
     con: duckdb.DuckDBPyConnection,
     query: Query,
     by_source: dict[str, list[str]],
-    start: date,
-    end: date,
+    periods: list[tuple[date, date]],
     person: bool,
 ):
-    """Read every source's metrics in one statement (a UNION ALL, one branch per rollup,
-    each row tagged with its branch) and yield (dimension key, metrics) pairs."""
+    """Read every source's metrics for every period in one statement (a UNION ALL, one
+    branch per rollup and period, each row tagged with its branch) and yield
+    (period index, dimension key, metrics)."""
     dims = query.dimensions
     sources = list(by_source)
     if not sources:
@@ -159,24 +168,35 @@ def _source_rows(
     if person:
         columns.append("_people")
     branches, params = [], {}
-    for i, source in enumerate(sources):
-        sql, branch_params, produced = _source_select(
-            query, source, by_source[source], start, end, person
-        )
-        params.update(branch_params)  # the branches bind the same names to the same values
-        outer = [f"d{j}" for j in range(len(dims))] + [f"{i} AS src"]
-        outer += [c if c in produced else f"NULL AS {c}" for c in columns]
-        branches.append(f"SELECT {', '.join(outer)} FROM ({sql}) b{i}")
+    for p, (start, end) in enumerate(periods):
+        for i, source in enumerate(sources):
+            sql, branch_params, produced = _source_select(
+                query, source, by_source[source], start, end, person
+            )
+            # Each period binds its own dates; the other parameters are the same values.
+            sql = _PERIOD_PARAMETER.sub(lambda m, p=p: f"${m[1]}_{p}", sql)
+            params.update(
+                {f"{k}_{p}" if k in _PERIOD_NAMES else k: v for k, v in branch_params.items()}
+            )
+            outer = [f"d{j}" for j in range(len(dims))] + [f"{p * len(sources) + i} AS src"]
+            outer += [c if c in produced else f"NULL AS {c}" for c in columns]
+            branches.append(f"SELECT {', '.join(outer)} FROM ({sql}) b{p}_{i}")
     cursor = con.execute("\nUNION ALL\n".join(branches), params)
     names = [d[0] for d in cursor.description]
     for values in cursor.fetchall():
         record = dict(zip(names, values, strict=True))
-        source = sources[record["src"]]
+        p, i = divmod(record["src"], len(sources))
+        source = sources[i]
         key = tuple(_plain(record[f"d{j}"]) for j in range(len(dims)))
         row = {n: _plain(record[f"m_{n}"]) for n in by_source[source]}
         if "_people" in record and source == "audience":
             row["_people"] = record["_people"]
-        yield key, row
+        yield p, key, row
+
+
+# The parameters that differ from one period to another.
+_PERIOD_NAMES = ("start", "end", "lookback")
+_PERIOD_PARAMETER = re.compile(r"\$(" + "|".join(_PERIOD_NAMES) + r")\b")
 
 
 # Per-viewer rollups: distinct viewers are counted in two steps there (see _source_select).
@@ -293,6 +313,8 @@ class Context:
 
 def run_query(ctx: Context, query: Query) -> QueryResult:
     """Run a query and return only what the privacy policy lets the creator see."""
+    if query.compare and not involves_person(query):
+        _read_both_periods(ctx, query)
     result = _protected(ctx, query, query.period.start, query.period.end)
     comparison = None
     if query.compare:
@@ -300,6 +322,22 @@ def run_query(ctx: Context, query: Query) -> QueryResult:
         comparison = _protected(ctx, query, previous.start, previous.end).totals
     rows = _ordered(query, result.rows)
     return QueryResult(query, rows, result.totals, comparison, result.withheld)
+
+
+def _read_both_periods(ctx: Context, query: Query) -> None:
+    """Read the totals of the period and of the one before in one statement, for
+    `_totals_read` to find (the comparison's figures go through the same policy after)."""
+    totals = totals_query(query)
+    periods = [(query.period.start, query.period.end)]
+    previous = query.period.previous()
+    periods.append((previous.start, previous.end))
+    for (start, end), raw in zip(periods, execute_periods(ctx, totals, periods), strict=True):
+        ctx.memo[("totals", totals, start, end)] = raw
+
+
+def _totals_read(ctx: Context, query: Query, start: date, end: date) -> RawResult:
+    """A totals query's raw result: read ahead by `_read_both_periods`, else now."""
+    return ctx.memo.pop(("totals", query, start, end), None) or execute(ctx, query, start, end)
 
 
 def _ordered(query: Query, rows: list[Row]) -> list[Row]:
@@ -422,7 +460,7 @@ def _unscoped(ctx: Context, query: Query, start: date, end: date) -> QueryResult
         rows = [_public(query, r) for r in execute(ctx, query, start, end).rows]
     totals: Row = {}
     if query.totals or not query.dimensions:
-        raw = execute(ctx, totals_query(query), start, end).rows
+        raw = _totals_read(ctx, totals_query(query), start, end).rows
         totals = _public(query, raw[0] if raw else {m: 0 for m in query.metrics})
     return QueryResult(query, rows, totals)
 
