@@ -111,27 +111,25 @@ def build_dashboard(
 ) -> Dashboard:
     """Assemble the dashboard sections from queries over the rollups.
 
-    The sections are read on two connections at once, as a dashboard loads its panels in
-    parallel; each keeps its own list of what was withheld, joined in a fixed order, so the
-    result is the same whatever finishes first.
+    The sections are read on two connections at once (overview and audience; videos and
+    followers), as a dashboard loads its panels in parallel; each keeps its own list of
+    what was withheld, joined in a fixed order, so the result is the same whatever
+    finishes first.
     """
 
-    def overview_and_followers(section_ctx: Context):
+    def overview_and_audience(section_ctx: Context):
         run, withheld = _runner(section_ctx, creator_id, period)
         summary = run(OVERVIEW_METRICS, compare=compare)
         daily = run(DAILY_METRICS, ("day",))
-        sources = run(("plays", "views"), ("source",), order_by=(("plays", "desc"),)).rows
-        head = list(withheld)
-        withheld.clear()
-        followers = _followers(section_ctx, creator_id, period, run, withheld, summary.totals)
-        return summary, daily, sources, followers, head, withheld
-
-    def audience_and_videos(section_ctx: Context):
-        run, withheld = _runner(section_ctx, creator_id, period)
         audience = {
             dim: _breakdown_rows(run(("reach", "views"), (dim,)), dim)
             for dim in AUDIENCE_DIMENSIONS
         }
+        sources = run(("plays", "views"), ("source",), order_by=(("plays", "desc"),)).rows
+        return summary, daily, audience, sources, withheld
+
+    def videos_and_followers(section_ctx: Context):
+        run, withheld = _runner(section_ctx, creator_id, period)
         videos = run(
             VIDEO_METRICS,
             ("video",),
@@ -143,11 +141,12 @@ def build_dashboard(
             video.update(meta.get(video["video"], {}))
             if rank < detail_videos:
                 video.update(_video_detail(section_ctx, run, video, period, view_threshold_ms))
-        return audience, videos, withheld
+        followers = _followers(section_ctx, creator_id, period, run, withheld)
+        return videos, followers, withheld
 
-    first, second = _in_parallel(ctx, overview_and_followers, audience_and_videos)
-    summary, daily, sources, followers, head, followers_withheld = first
-    audience, videos, videos_withheld = second
+    first, second = _in_parallel(ctx, overview_and_audience, videos_and_followers)
+    summary, daily, audience, sources, overview_withheld = first
+    videos, followers, videos_withheld = second
     overview = {
         "totals": summary.totals,
         "previous": summary.comparison,
@@ -156,7 +155,7 @@ def build_dashboard(
         "audience": audience,
         "traffic_sources": sources,
     }
-    withheld = [*head, *videos_withheld, *followers_withheld]
+    withheld = [*overview_withheld, *videos_withheld]
     return Dashboard(creator_id, period, overview, videos, followers, withheld)
 
 
@@ -347,15 +346,16 @@ def likes_by_second(ctx: Context, video_id: str, period: Period) -> dict[str, An
     }
 
 
-def _followers(
-    ctx: Context, creator_id: str, period: Period, run, withheld, overview: dict[str, Any]
-) -> dict[str, Any]:
-    # The period's follows and unfollows are the overview's; the total is read once per
-    # context, so neither costs another read.
+def _followers(ctx: Context, creator_id: str, period: Period, run, withheld) -> dict[str, Any]:
     changes = ("followers_gained", "followers_lost", "followers_net")
-    totals = {**run(("followers_total",)).totals, **{m: overview[m] for m in changes}}
-    growth = run(("followers_gained", "followers_lost", "followers_net"), ("day",)).rows
-    series = _fill_days(growth, period, ("followers_gained", "followers_lost", "followers_net"))
+    growth = run(changes, ("day",)).rows
+    series = _fill_days(growth, period, changes)
+    # Follows and unfollows are counted per local day, so the period's are the days' sums;
+    # the total at the end is read once per context.
+    totals = {
+        **run(("followers_total",)).totals,
+        **{m: sum(r[m] or 0 for r in series) for m in changes},
+    }
     running = totals["followers_total"] - sum(r["followers_net"] or 0 for r in series)
     for row in series:
         running += row["followers_net"] or 0
