@@ -88,6 +88,7 @@ CREATE TABLE IF NOT EXISTS rollup_dirty (
 )
 """
 
+
 # A fingerprint of every rollup's SQL and schema: changing a definition rebuilds.
 def definition_texts() -> list[str]:
     """The SQL and schema of every rollup, derived ones included: what the fingerprint of
