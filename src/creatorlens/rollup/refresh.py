@@ -365,11 +365,6 @@ def _viewer_days(
     if first is None:
         scope = "SELECT DISTINCT creator_id, NULL::DATE AS first_day FROM rollup_audience_daily"
     else:
-        # Whole creators (their days moved with their time zone) lose every row.
-        con.execute(
-            f"DELETE FROM {VIEWER_DAYS} "
-            "WHERE creator_id IN (SELECT creator_id FROM refresh_creators)"
-        )
         scope = "SELECT creator_id, min(local_date) AS first_day FROM refresh_days GROUP BY ALL"
     con.execute(f"CREATE OR REPLACE TEMP TABLE refresh_from AS {scope}")
     con.execute(
@@ -384,12 +379,12 @@ def _viewer_days(
         " AND creator_id IN (SELECT creator_id FROM refresh_from)"
         " AND ($since IS NULL OR local_date >= $since)"
     )
+    select = f"""
+        SELECT v.* FROM ({render_viewer_days(where=where)}) v
+        JOIN refresh_from f ON f.creator_id = v.creator_id
+        WHERE f.first_day IS NULL OR v.local_date >= f.first_day"""
     rows = 0
     for i, (lo, hi) in enumerate(ranges):
-        select = f"""
-            SELECT v.* FROM ({render_viewer_days(where=where)}) v
-            JOIN refresh_from f ON f.creator_id = v.creator_id
-            WHERE f.first_day IS NULL OR v.local_date >= f.first_day"""
         rows += _insert(con, VIEWER_DAYS, select, {"lo": lo, "hi": hi, "since": since})
         _report(progress, VIEWER_DAYS, i + 1, len(ranges))
     summary.rows[VIEWER_DAYS] = rows
@@ -413,10 +408,6 @@ def _like_seconds(
     likes_filter = plays_filter = creators
     if days is not None:
         con.execute(
-            f"DELETE FROM {LIKE_SECONDS} "
-            "WHERE creator_id IN (SELECT creator_id FROM refresh_creators)"
-        )
-        con.execute(
             """
             CREATE OR REPLACE TEMP TABLE refresh_like_days AS
             SELECT creator_id, local_date FROM refresh_days
@@ -434,14 +425,12 @@ def _like_seconds(
         params = _day_bounds(first, last + timedelta(days=1))
         params["plays_from"] = params["ts_from"] - timedelta(days=LIKE_PLAY_WINDOW_DAYS)
         keys = "refresh_like_days"
-        near = " AND e.creator_id IN (SELECT creator_id FROM refresh_days)"
-        likes_filter += near + " AND e.ts >= $ts_from AND e.ts < $ts_to"
-        plays_filter += near + " AND e.ts >= $plays_from AND e.ts < $ts_to"
+        likes_filter += " AND " + _near_days()
+        # Plays from a day earlier: those that can place the first day's likes.
+        plays_filter += " AND " + _near_days(since="plays_from")
+    select = render_like_seconds(keys=keys, events_filter=likes_filter, plays_filter=plays_filter)
     rows = 0
     for i, (lo, hi) in enumerate(ranges):
-        select = render_like_seconds(
-            keys=keys, events_filter=likes_filter, plays_filter=plays_filter
-        )
         rows += _insert(con, LIKE_SECONDS, select, {**params, "lo": lo, "hi": hi})
         _report(progress, LIKE_SECONDS, i + 1, len(ranges))
     summary.rows[LIKE_SECONDS] = rows
@@ -519,14 +508,13 @@ def _refresh(
         _report(progress, "state", 1, 1)
         return summary
 
-    for rollup in ROLLUPS:
-        # Whole creators by creator: their rows on days that no longer exist go too.
+    # Whole creators by creator: their rows on days that no longer exist go too. The
+    # derived rollups delete their own day keys (see `_viewer_days`, `_like_seconds`).
+    for table in (*(r.name for r in ROLLUPS), VIEWER_DAYS, LIKE_SECONDS):
         con.execute(
-            f"""
-            DELETE FROM {rollup.name}
-            WHERE creator_id IN (SELECT creator_id FROM refresh_creators)
-            """
+            f"DELETE FROM {table} WHERE creator_id IN (SELECT creator_id FROM refresh_creators)"
         )
+    for rollup in ROLLUPS:
         con.execute(
             f"""
             DELETE FROM {rollup.name} t USING refresh_days d
@@ -606,11 +594,12 @@ def _days_of(events_filter: str) -> str:
     return render_input(events_filter=events_filter, select="DISTINCT creator_id, local_date")
 
 
-def _near_days() -> str:
+def _near_days(since: str = "ts_from") -> str:
     """A cheap pre-filter on events for the keys of `refresh_days`: their creators and a
-    UTC window around their days, which zone maps on `ts` can prune with."""
+    UTC window around their days (from parameter `since` to `ts_to`), which zone maps on
+    `ts` can prune with."""
     return (
-        "e.ts >= $ts_from AND e.ts < $ts_to"
+        f"e.ts >= ${since} AND e.ts < $ts_to"
         " AND e.creator_id IN (SELECT creator_id FROM refresh_days)"
     )
 
