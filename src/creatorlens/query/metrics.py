@@ -176,12 +176,14 @@ METRICS: dict[str, Metric] = {
             ("engaged", "count(DISTINCT viewer_pid)"),
             distinct=True,
         ),
+        # On the audience rollup, the runner joins `seen_before`: the viewer's pseudonym
+        # when it played this creator in the 365 days before the period, else NULL.
         _m(
             "new_viewers",
             "Viewers in the period with no play of this creator in the 365 days before the "
             "period starts.",
             ("viewer_days", "count(*) FILTER (prev_date IS NULL OR prev_date < $lookback)"),
-            ("audience", "NEW_VIEWERS"),
+            ("audience", "count(DISTINCT viewer_pid) FILTER (seen_before IS NULL)"),
             distinct=True,
         ),
         _m(
@@ -189,7 +191,7 @@ METRICS: dict[str, Metric] = {
             "Viewers in the period who also played this creator's videos in the 365 days "
             "before the period starts (reach = new_viewers + returning_viewers).",
             ("viewer_days", "count(*) FILTER (prev_date >= $lookback AND prev_date < $start)"),
-            ("audience", "RETURNING_VIEWERS"),
+            ("audience", "count(DISTINCT viewer_pid) FILTER (seen_before IS NOT NULL)"),
             distinct=True,
         ),
         _m(

@@ -217,21 +217,14 @@ def _source_select(
     table = SOURCES[source][0]
     dims = query.dimensions
     where, params = _where(query, start, end, person and source == "audience")
-    exprs = {}
-    for n in names:
-        expr = dict(METRICS[n].sources)[source]
-        if expr == "NEW_VIEWERS":
-            expr = "count(DISTINCT viewer_pid) FILTER (seen_before IS NULL)"
-        elif expr == "RETURNING_VIEWERS":
-            expr = "count(DISTINCT viewer_pid) FILTER (seen_before IS NOT NULL)"
-        exprs[f"m_{n}"] = expr
+    exprs = {f"m_{n}": dict(METRICS[n].sources)[source] for n in names}
     if person and source == "audience":
         exprs["_people"] = "count(DISTINCT viewer_pid)"
-    lifecycle = any("seen_before" in e for e in exprs.values())
     rows = table
-    if lifecycle:
-        # Returning viewers are those whose first day in the period follows a play in the
-        # year before it; each viewer has one row in the period with an earlier prev_date.
+    if any("seen_before" in e for e in exprs.values()):
+        # `seen_before`, which the new and returning viewer counts read, is set for viewers
+        # whose first day in the period follows a play in the year before it: each viewer
+        # has one row in the period with an earlier prev_date.
         rows = f"""(
             SELECT * FROM {table} w LEFT JOIN (
                 SELECT viewer_pid AS seen_before FROM rollup_viewer_days
