@@ -21,6 +21,17 @@ def write_ndjson(path: Path, records: list[dict]) -> Path:
     return path
 
 
+def write_platform(
+    root: Path, accounts: list[dict], videos: list[dict], events: list[dict]
+) -> list[Path]:
+    """The three entity files of a small platform under `root`, in ingest order."""
+    return [
+        write_ndjson(root / "accounts.ndjson", accounts),
+        write_ndjson(root / "videos.ndjson", videos),
+        write_ndjson(root / "events.ndjson", events),
+    ]
+
+
 def synthetic_platform(out: Path, n_events: int, n_viewers: int = 5_000) -> dict[str, Path]:
     """Accounts, videos and a mix of events made with plain SQL (a few bad records included)."""
     out.mkdir(parents=True, exist_ok=True)

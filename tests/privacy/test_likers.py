@@ -10,7 +10,7 @@ from creatorlens.errors import UserError
 from creatorlens.ingest import ingest_into
 from creatorlens.privacy import Likers, is_public_actor, visible_likers
 from creatorlens.store import Store
-from tests.conftest import write_ndjson
+from tests.conftest import write_platform
 
 
 def account(account_id: str, *, private: bool = False, kind: str = "personal") -> dict:
@@ -119,11 +119,7 @@ def db(tmp_path: Path) -> Path:
     path = tmp_path / "store.duckdb"
     summary = ingest_into(
         path,
-        [
-            write_ndjson(tmp_path / "accounts.ndjson", ACCOUNTS),
-            write_ndjson(tmp_path / "videos.ndjson", videos),
-            write_ndjson(tmp_path / "events.ndjson", EVENTS),
-        ],
+        write_platform(tmp_path, ACCOUNTS, videos, EVENTS),
     )
     assert summary.quarantined == 0
     return path

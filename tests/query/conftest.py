@@ -16,7 +16,7 @@ import pytest
 from creatorlens.generate import generate_platform
 from creatorlens.ingest import ingest_into
 from creatorlens.query import Period
-from tests.conftest import run_cli, write_ndjson
+from tests.conftest import run_cli, write_platform
 
 # --- the hand-made creator (tests/query/test_metrics.py) ------------------------------------
 
@@ -150,11 +150,7 @@ def hand_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db.parent.mkdir()
     summary = ingest_into(
         db,
-        [
-            write_ndjson(root / "accounts.ndjson", HAND_ACCOUNTS),
-            write_ndjson(root / "videos.ndjson", HAND_VIDEOS),
-            write_ndjson(root / "events.ndjson", HAND_EVENTS),
-        ],
+        write_platform(root, HAND_ACCOUNTS, HAND_VIDEOS, HAND_EVENTS),
     )
     assert summary.quarantined == 0, summary.reasons
     return db
@@ -236,11 +232,7 @@ def crowd_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db.parent.mkdir()
     summary = ingest_into(
         db,
-        [
-            write_ndjson(root / "accounts.ndjson", accounts),
-            write_ndjson(root / "videos.ndjson", videos),
-            write_ndjson(root / "events.ndjson", events),
-        ],
+        write_platform(root, accounts, videos, events),
     )
     assert summary.quarantined == 0, summary.reasons
     return db

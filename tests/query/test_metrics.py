@@ -36,7 +36,7 @@ from creatorlens.query import Filter, Query, creator_context, run_query
 from creatorlens.query.dashboard import OVERVIEW_METRICS, likes_by_second, retention_curve
 from creatorlens.query.metrics import METRICS
 from creatorlens.query.runner import execute
-from tests.conftest import write_ndjson
+from tests.conftest import write_platform
 from tests.query.conftest import (
     ANA,
     BIA,
@@ -388,24 +388,9 @@ def test_likes_by_second_places_each_like_in_its_play(tmp_path: Path) -> None:
         act("l3", "like", "cris", "2026-10-12T13:00:02Z", video_id=V1),  # no play of cris
     ]
     db = tmp_path / "store.duckdb"
-    ingest_into(
-        db,
-        [
-            write_ndjson(tmp_path / "a.ndjson", [account(CREATOR, kind="creator")]),
-            write_ndjson(
-                tmp_path / "v.ndjson",
-                [
-                    {
-                        "video_id": V1,
-                        "creator_id": CREATOR,
-                        "posted_at": "2026-10-01T00:00:00Z",
-                        "duration_ms": 15_000,
-                    }
-                ],
-            ),  # fmt: skip
-            write_ndjson(tmp_path / "e.ndjson", events),
-        ],
-    )
+    video = {"video_id": V1, "creator_id": CREATOR, "posted_at": "2026-10-01T00:00:00Z",
+             "duration_ms": 15_000}  # fmt: skip
+    ingest_into(db, write_platform(tmp_path, [account(CREATOR, kind="creator")], [video], events))
     expected = [0] * 15
     expected[5] = expected[4] = 1
     with creator_context(db, CREATOR) as (context, _latest):

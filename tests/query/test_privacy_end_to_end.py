@@ -26,7 +26,7 @@ from creatorlens.privacy import suppression
 from creatorlens.query import Filter, Period, Query, creator_context, run_query
 from creatorlens.query import runner as query_runner
 from creatorlens.query.metrics import DIMENSIONS, METRICS
-from tests.conftest import write_ndjson
+from tests.conftest import write_platform
 from tests.query.conftest import (
     BIA,
     CAIO,
@@ -362,11 +362,7 @@ def lonely_report(tmp_path_factory: pytest.TempPathFactory) -> Report:
     db = root / "store.duckdb"
     ingest_into(
         db,
-        [
-            write_ndjson(root / "accounts.ndjson", accounts),
-            write_ndjson(root / "videos.ndjson", videos),
-            write_ndjson(root / "events.ndjson", events),
-        ],
+        write_platform(root, accounts, videos, events),
     )
     return report_json(db, LONELY, "--from", "2026-10-01", "--to", "2026-10-07")
 

@@ -30,7 +30,7 @@ from creatorlens.rollup.definitions import (
     render_viewer_days,
 )
 from creatorlens.store import Store
-from tests.conftest import write_ndjson
+from tests.conftest import write_ndjson, write_platform
 
 
 def ingest(db: Path, files: list[Path]) -> None:
@@ -132,11 +132,7 @@ def db(tmp_path: Path) -> Path:
     path = tmp_path / "store.duckdb"
     ingest(
         path,
-        [
-            write_ndjson(tmp_path / "accounts.ndjson", ACCOUNTS),
-            write_ndjson(tmp_path / "videos.ndjson", VIDEOS),
-            write_ndjson(tmp_path / "events.ndjson", EVENTS),
-        ],
+        write_platform(tmp_path, ACCOUNTS, VIDEOS, EVENTS),
     )
     return path
 
