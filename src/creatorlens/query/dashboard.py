@@ -280,12 +280,12 @@ def _video_detail(ctx: Context, run, video: dict, period: Period, threshold: int
 
 def _video_row(ctx: Context, video_id: str) -> tuple[str, int] | None:
     """The video's creator and duration (read once per context)."""
-    key = ("video", video_id)
-    if key not in ctx.memo:
-        ctx.memo[key] = ctx.con.execute(
+    return ctx.once(
+        ("video", video_id),
+        lambda: ctx.con.execute(
             "SELECT creator_id, duration_ms FROM videos WHERE video_id = ?", [video_id]
-        ).fetchone()
-    return ctx.memo[key]
+        ).fetchone(),
+    )
 
 
 def _bucket_width(duration: int) -> tuple[float, int]:

@@ -8,10 +8,12 @@ as its own step, and hand every row to the privacy policy before it leaves.
 from __future__ import annotations
 
 import re
+import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -39,6 +41,7 @@ from creatorlens.query.result import QueryResult, Withheld
 from creatorlens.rollup.definitions import LOOKBACK_DAYS
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 
 @dataclass
@@ -303,6 +306,14 @@ class Context:
     # Figures several queries of one dashboard need (e.g. the follower count at the end).
     memo: dict = field(default_factory=dict, compare=False)
 
+    def once(self, key: tuple, compute: Callable[[], T]) -> T:
+        """`compute()`, kept under `key` for the rest of the context; computed once even
+        when two dashboard sections ask for it at the same time."""
+        with self.memo.setdefault(("lock",) + key, threading.Lock()):
+            if key not in self.memo:
+                self.memo[key] = compute()
+        return self.memo[key]
+
 
 def run_query(ctx: Context, query: Query) -> QueryResult:
     """Run a query and return only what the privacy policy lets the creator see."""
@@ -373,9 +384,14 @@ def follower_cells(
     privacy policy to protect. One read of the follower spans rollup (GROUPING SETS), once
     per context: the follower total, the follower-split check and the demographics use it.
     """
-    key = ("followers", creator_id, end)
-    if key in ctx.memo:
-        return ctx.memo[key]
+    return ctx.once(
+        ("followers", creator_id, end), lambda: _read_follower_cells(ctx, creator_id, end)
+    )
+
+
+def _read_follower_cells(
+    ctx: Context, creator_id: str, end: date
+) -> dict[str, list[tuple[str, bool, int]]]:
     values = {
         name: AGE_AT_END if name == "age" else f"a.{column}::VARCHAR"
         for name, column in FOLLOWER_DIMENSIONS
@@ -411,7 +427,6 @@ def follower_cells(
         for name, on, value in zip(names, flags, attrs, strict=True):
             if on:
                 cells[name].append((value, opted_out, int(people)))
-    ctx.memo[key] = cells
     return cells
 
 
@@ -580,10 +595,10 @@ def _audience_stats(
 
     Breakdowns of one period by several attributes share it, so it is read once per context.
     """
-    key = ("audience", query.creator_id, query.filters, start, end, tuple(measures))
-    if key not in ctx.memo:
-        ctx.memo[key] = _read_audience_stats(ctx.con, query, start, end, measures)
-    return ctx.memo[key]
+    return ctx.once(
+        ("audience", query.creator_id, query.filters, start, end, tuple(measures)),
+        lambda: _read_audience_stats(ctx.con, query, start, end, measures),
+    )
 
 
 def _read_audience_stats(
