@@ -122,8 +122,7 @@ def build_dashboard(
         summary = run(OVERVIEW_METRICS, compare=compare)
         daily = run(DAILY_METRICS, ("day",))
         audience = {
-            dim: _breakdown_rows(run(("reach", "views"), (dim,)), dim)
-            for dim in AUDIENCE_DIMENSIONS
+            dim: _breakdown_rows(run(("reach", "views"), (dim,))) for dim in AUDIENCE_DIMENSIONS
         }
         sources = run(("plays", "views"), ("source",), order_by=(("plays", "desc"),)).rows
         return summary, daily, audience, sources, withheld
@@ -231,7 +230,7 @@ def _fill_days(rows: list[dict], period: Period, metrics: tuple[str, ...]) -> li
     return out
 
 
-def _breakdown_rows(result, dim: str) -> dict[str, Any]:
+def _breakdown_rows(result) -> dict[str, Any]:
     return {
         "rows": result.rows,
         "total": result.totals,
