@@ -376,13 +376,21 @@ CASE WHEN a.birth_year IS NULL THEN NULL
 """
 
 
+# A follower span of creator $c that is open at the end of day $end in time zone $tz.
+_FOLLOWING_AT_END = """
+a.creator_id = $c
+AND a.since < timezone($tz, ($end + INTERVAL 1 DAY)::TIMESTAMP)
+AND (a.until IS NULL OR a.until >= timezone($tz, ($end + INTERVAL 1 DAY)::TIMESTAMP))
+"""
+
+
 def follower_cells(
     ctx: Context, creator_id: str, end: date
 ) -> dict[str, list[tuple[str, bool, int]]]:
     """The creator's followers at the end of `end` (in the creator's time zone) counted by
     (value, opted out) for each attribute of FOLLOWER_DIMENSIONS; true counts, for the
     privacy policy to protect. One read of the follower spans rollup (GROUPING SETS), once
-    per context: the follower total, the follower-split check and the demographics use it.
+    per context, for the demographics.
     """
     return ctx.once(
         ("followers", creator_id, end), lambda: _read_follower_cells(ctx, creator_id, end)
@@ -399,25 +407,17 @@ def _read_follower_cells(
     sets = ", ".join(f"(opted_out, {name})" for name in values)
     rows = ctx.con.execute(
         f"""
-        WITH tz AS (
-            SELECT coalesce(max(timezone), 'UTC') AS name FROM accounts WHERE account_id = $c
-        ),
-        cutoff AS (
-            SELECT timezone((SELECT name FROM tz), ($end + INTERVAL 1 DAY)::TIMESTAMP) AS cutoff_at
-        ),
-        attributes AS (
+        WITH attributes AS (
             SELECT a.opt_out AS opted_out,
                    {", ".join(f"coalesce({v}, 'unknown') AS {n}" for n, v in values.items())}
             FROM rollup_follower_spans a
-            WHERE a.creator_id = $c
-              AND a.since < (SELECT cutoff_at FROM cutoff)
-              AND (a.until IS NULL OR a.until >= (SELECT cutoff_at FROM cutoff))
+            WHERE {_FOLLOWING_AT_END}
         )
         SELECT {", ".join(f"GROUPING({n}) = 0" for n in values)}, opted_out,
                {", ".join(values)}, count(*)
         FROM attributes GROUP BY GROUPING SETS ({sets})
         """,
-        {"c": creator_id, "end": end},
+        {"c": creator_id, "end": end, "tz": ctx.timezone},
     ).fetchall()
     names = list(values)
     cells: dict[str, list[tuple[str, bool, int]]] = {n: [] for n in names}
@@ -431,9 +431,15 @@ def _read_follower_cells(
 
 
 def followers_total(ctx: Context, creator_id: str, end: date) -> int:
-    """Accounts following the creator at the end of `end` in the creator's time zone."""
-    # Every follower is in exactly one (gender, opted out) cell.
-    return sum(n for _, _, n in follower_cells(ctx, creator_id, end)["gender"])
+    """Accounts following the creator at the end of `end` in the creator's time zone: the
+    same spans `follower_cells` splits, only counted (read once per context and day)."""
+    return ctx.once(
+        ("followers total", creator_id, end),
+        lambda: ctx.con.execute(
+            f"SELECT count(*) FROM rollup_follower_spans a WHERE {_FOLLOWING_AT_END}",
+            {"c": creator_id, "end": end, "tz": ctx.timezone},
+        ).fetchone()[0],
+    )
 
 
 def followers_clear(ctx: Context, creator_id: str, end: date) -> bool:
