@@ -10,6 +10,8 @@ from rich.table import Table
 
 from creatorlens.query.dashboard import Dashboard
 
+# Likers named on the top video panel; the rest of the named ones are counted.
+SHOWN_LIKERS = 5
 SPARKS = "▁▂▃▄▅▆▇█"
 OVERVIEW_LABELS = {
     "views": "Video views",
@@ -125,8 +127,6 @@ def _videos(d: Dashboard) -> Group:
     if top is not None:
         curve = [point["share"] for point in top["retention"]]
         sources = ", ".join(f"{s['source']} {s['plays']:,}" for s in top["traffic_sources"][:4])
-        likers = top["likers"]
-        named = ", ".join(likers["named"][:5]) or "nobody named"
         liked_at = top["likes_by_second"]
         likes_curve = [point["likes"] for point in liked_at["seconds"]]
         parts.append(
@@ -138,11 +138,21 @@ def _videos(d: Dashboard) -> Group:
                 f"viewers    new {fmt('n', top.get('new_viewers'))} · returning "
                 f"{fmt('n', top.get('returning_viewers'))} · followers "
                 f"{fmt('n', top.get('follower_viewers'))}\n"
-                f"liked by   {named} and {likers['others']:,} others",
+                f"liked by   {likers_line(top['likers'])}",
                 title=f"Top video {top['video']}",
             )
         )
     return Group(*parts)
+
+
+def likers_line(likers: dict[str, Any]) -> str:
+    """The first named likers, how many more are named, and how many may not be named:
+    'a, b, c, d, e (+2 more named) and 12 others'."""
+    named = likers["named"]
+    line = ", ".join(named[:SHOWN_LIKERS]) or "nobody named"
+    if len(named) > SHOWN_LIKERS:
+        line += f" (+{len(named) - SHOWN_LIKERS:,} more named)"
+    return f"{line} and {likers['others']:,} others"
 
 
 def _followers(d: Dashboard) -> Group:
