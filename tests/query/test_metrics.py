@@ -26,6 +26,7 @@ Plays of the creator's videos (local time; `p7`, `p11` and `p13` fall outside th
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,7 @@ from creatorlens.privacy.likers import visible_likers
 from creatorlens.query import Filter, Query, creator_context, run_query
 from creatorlens.query.dashboard import OVERVIEW_METRICS, likes_by_second, retention_curve
 from creatorlens.query.metrics import METRICS
+from creatorlens.query.model import Period
 from creatorlens.query.runner import execute
 from tests.conftest import write_platform
 from tests.query.conftest import (
@@ -397,6 +399,32 @@ def test_likes_by_second_places_each_like_in_its_play(tmp_path: Path) -> None:
         liked = likes_by_second(context, V1, PERIOD)
     assert liked["seconds"] == [{"at_ms": i * 1000, "likes": n} for i, n in enumerate(expected)]
     assert liked["outside_play"] == 1
+
+
+def test_returning_viewers_look_back_a_year_from_the_period_start(tmp_path: Path) -> None:
+    # The creator is in UTC-3. Ana plays on Jan 1 2025 and on Jan 6 2026, 370 days later.
+    # A 28-day period from Dec 27 2025: Jan 1 2025 is 360 days before it starts, so ana is
+    # returning, though her day in the period is more than a year after her last play.
+    events = [
+        view("p1", "ana", V1, "2025-01-01T15:00:00Z", 5_000, "for_you"),
+        view("p2", "ana", V1, "2026-01-06T15:00:00Z", 5_000, "for_you"),
+    ]
+    db = tmp_path / "store.duckdb"
+    video = {"video_id": V1, "creator_id": CREATOR, "posted_at": "2024-12-01T00:00:00Z",
+             "duration_ms": 10_000}  # fmt: skip
+    ingest_into(db, write_platform(tmp_path, [account(CREATOR, kind="creator")], [video], events))
+    metrics = ("reach", "new_viewers", "returning_viewers")
+    near = Period(date(2025, 12, 27), date(2026, 1, 23), "28 days")
+    # A custom period of 455 days holding both plays: one viewer, new (nothing before it).
+    long = Period(date(2025, 1, 1), date(2026, 3, 31), "455 days")
+    only_v1 = (Filter("video", "is", (V1,)),)  # read from the audience rollup instead
+    with creator_context(db, CREATOR) as (context, _latest):
+        for filters in ((), only_v1):
+            for period, new, returning in ((near, 0, 1), (long, 1, 0)):
+                q = Query(CREATOR, metrics, period, (), filters)
+                assert execute(context, q, period.start, period.end).rows == [
+                    {"reach": 1, "new_viewers": new, "returning_viewers": returning}
+                ]
 
 
 def test_likers(ctx) -> None:

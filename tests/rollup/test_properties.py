@@ -387,8 +387,7 @@ def _viewer_days(audience: dict) -> dict[tuple, tuple]:
     for (creator, pid), seen in days.items():
         previous = None
         for day in sorted(seen):
-            recent = previous is not None and (day - previous).days <= 365
-            out[(creator, pid, day)] = (previous if recent else None,)
+            out[(creator, pid, day)] = (previous,)
             previous = day
     return out
 

@@ -226,7 +226,7 @@ def test_audience_daily(db: Path) -> None:
     assert table(db, "rollup_audience_daily") == sorted(expected)
 
 
-def test_viewer_days_link_each_day_to_the_previous_one_within_a_year(
+def test_viewer_days_link_each_day_to_the_previous_one_however_long_before(
     db: Path, tmp_path: Path
 ) -> None:
     # u1 watches c1 on Oct 2 2026 (fixture), 365 days before that and 366 days before that
@@ -241,7 +241,7 @@ def test_viewer_days_link_each_day_to_the_previous_one_within_a_year(
     rows = f"{VIEWER_DAYS} WHERE viewer_pid = {u1}"
     assert table(db, rows, "local_date, prev_date") == [
         (date(2024, 10, 1), None),
-        (date(2025, 10, 2), None),
+        (date(2025, 10, 2), date(2024, 10, 1)),  # 366 days apart: still linked
         (D1, date(2025, 10, 2)),
     ]
     late = [view("y0", "u1", "v1", "2026-01-15T15:00:00Z", 4000)]
@@ -249,8 +249,8 @@ def test_viewer_days_link_each_day_to_the_previous_one_within_a_year(
     assert refresh(db).mode == "incremental"
     assert table(db, rows, "local_date, prev_date") == [
         (date(2024, 10, 1), None),
-        (date(2025, 10, 2), None),
-        (date(2026, 1, 15), date(2025, 10, 2)),
+        (date(2025, 10, 2), date(2024, 10, 1)),
+        (date(2026, 1, 15), date(2025, 10, 2)),  # links to a kept day 105 days before
         (D1, date(2026, 1, 15)),  # a later day's link moved
     ]
     incremental = table(db, VIEWER_DAYS)

@@ -412,10 +412,12 @@ def parameters_of(sql: str, values: dict[str, object]) -> dict[str, object]:
 
 # New and returning viewers compare a period with the 365 days before it. Rather than read
 # that year back on every query, each (creator, viewer, day with a play) row carries the
-# viewer's previous day with a play of that creator, when it lies within the 365 days
-# before (else NULL). In a period [s, e] a viewer's first day is the only one of its rows
-# with `prev_date` NULL or before s, so reach is a count of those rows and returning
+# viewer's previous day with a play of that creator, however long before (NULL for the
+# first). In a period [s, e], of any length, a viewer's first day is the only one of its
+# rows with `prev_date` NULL or before s, so reach is a count of those rows and returning
 # viewers are the ones whose `prev_date` is on or after s - 365: no distinct, no lookback.
+# (Capping the link at a year would lose a viewer whose first day in the period comes more
+# than a year after a play that is still within the year before s.)
 VIEWER_DAYS = "rollup_viewer_days"
 LOOKBACK_DAYS = 365
 VIEWER_DAYS_COLUMNS = (
@@ -426,22 +428,28 @@ VIEWER_DAYS_COLUMNS = (
 )
 
 
-def render_viewer_days(dialect: str | Dialect = "duckdb", *, where: str = "true") -> str:
+def render_viewer_days(
+    dialect: str | Dialect = "duckdb", *, where: str = "true", prior: str | None = None
+) -> str:
     """The SELECT computing viewer days from `rollup_audience_daily` rows meeting `where`.
 
-    The input must include, for every output row wanted, the viewer's days up to
-    `LOOKBACK_DAYS` before it.
+    With `prior`, the viewers' latest days among the `rollup_viewer_days` rows meeting it
+    join the input, so the first recomputed day of each viewer links to the day before it
+    that was kept; without, the input must hold every earlier day of the viewers it has.
     """
-    d = dialect_of(dialect)
-    earliest = d.days_before.format(date="local_date", days=LOOKBACK_DAYS)
+    days = f"""SELECT DISTINCT creator_id, viewer_pid, local_date
+    FROM rollup_audience_daily WHERE {where}"""
+    if prior is not None:
+        days = f"""SELECT creator_id, viewer_pid, local_date
+    FROM rollup_audience_daily WHERE {where}
+    UNION
+    SELECT creator_id, viewer_pid, max(local_date) FROM {VIEWER_DAYS} WHERE {prior}
+    GROUP BY creator_id, viewer_pid"""
     return f"""SELECT creator_id, viewer_pid, local_date,
-       CASE WHEN prev >= {earliest} THEN prev END AS prev_date
+       lag(local_date) OVER (PARTITION BY creator_id, viewer_pid ORDER BY local_date) AS prev_date
 FROM (
-    SELECT creator_id, viewer_pid, local_date,
-           lag(local_date) OVER (PARTITION BY creator_id, viewer_pid ORDER BY local_date) AS prev
-    FROM (SELECT DISTINCT creator_id, viewer_pid, local_date
-          FROM rollup_audience_daily WHERE {where}) days
-) with_prev"""
+    {days}
+) days"""
 
 
 def render_viewer_days_create(dialect: str | Dialect = "duckdb") -> str:

@@ -36,7 +36,6 @@ from creatorlens.rollup.definitions import (
     FOLLOWER_SPANS,
     LIKE_PLAY_WINDOW_DAYS,
     LIKE_SECONDS,
-    LOOKBACK_DAYS,
     ROLLUPS,
     VIEWER_DAYS,
     parameters_of,
@@ -360,7 +359,8 @@ def _viewer_days(
 
     A changed day also changes the `prev_date` of each of its viewers' later days, so for
     each refreshed creator every row from its first refreshed day on is recomputed (all of
-    them when `first` is None), reading the audience rows of the year before as well.
+    them when `first` is None); each viewer's latest kept day before that is read back
+    from the table, so the first recomputed day links to it however long before it was.
     """
     if first is None:
         scope = "SELECT DISTINCT creator_id, NULL::DATE AS first_day FROM rollup_audience_daily"
@@ -373,19 +373,20 @@ def _viewer_days(
         WHERE t.creator_id = f.creator_id AND t.local_date >= f.first_day
         """
     )
-    since = first - timedelta(days=LOOKBACK_DAYS) if first else None
-    where = (
+    refreshed = (
         "creator_id >= $lo AND creator_id <= $hi"
         " AND creator_id IN (SELECT creator_id FROM refresh_from)"
-        " AND ($since IS NULL OR local_date >= $since)"
     )
+    where = f"{refreshed} AND ($first IS NULL OR local_date >= $first)"
+    # After the delete, a refreshed creator's rows left are all before its first day.
+    prior = refreshed if first is not None else None
     select = f"""
-        SELECT v.* FROM ({render_viewer_days(where=where)}) v
+        SELECT v.* FROM ({render_viewer_days(where=where, prior=prior)}) v
         JOIN refresh_from f ON f.creator_id = v.creator_id
         WHERE f.first_day IS NULL OR v.local_date >= f.first_day"""
     rows = 0
     for i, (lo, hi) in enumerate(ranges):
-        rows += _insert(con, VIEWER_DAYS, select, {"lo": lo, "hi": hi, "since": since})
+        rows += _insert(con, VIEWER_DAYS, select, {"lo": lo, "hi": hi, "first": first})
         _report(progress, VIEWER_DAYS, i + 1, len(ranges))
     summary.rows[VIEWER_DAYS] = rows
 
