@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -25,7 +25,12 @@ from hypothesis import strategies as st
 from creatorlens.ingest import ingest_paths
 from creatorlens.rollup import ROLLUP_TABLES, mark_creators_dirty, rebuild_rollups, refresh_rollups
 from creatorlens.rollup import refresh as refresh_module
-from creatorlens.rollup.definitions import FOLLOWER_SPANS, LIKE_SECONDS, VIEWER_DAYS
+from creatorlens.rollup.definitions import (
+    FOLLOWER_SPANS,
+    LIKE_SECONDS,
+    VIEWER_DAY_COUNTS,
+    VIEWER_DAYS,
+)
 from creatorlens.store import Store
 from tests.conftest import write_ndjson
 
@@ -57,7 +62,8 @@ GRAIN = {
     "rollup_share_channel_daily": 4,
     "rollup_creator_daily": 2,
     "rollup_audience_daily": 5,
-    VIEWER_DAYS: 3,
+    VIEWER_DAYS: 4,
+    VIEWER_DAY_COUNTS: 4,
     LIKE_SECONDS: 4,
     FOLLOWER_SPANS: 3,
     "rollup_engaged_daily": 4,
@@ -256,7 +262,7 @@ def _opt_out_in_place(db: Store) -> None:
 
 def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, dict[tuple, tuple]]:
     out = {}
-    for name in (*ROLLUP_TABLES, VIEWER_DAYS, LIKE_SECONDS, FOLLOWER_SPANS):
+    for name in (*ROLLUP_TABLES, VIEWER_DAYS, VIEWER_DAY_COUNTS, LIKE_SECONDS, FOLLOWER_SPANS):
         n = GRAIN[name]
         rows = con.execute(f"SELECT * FROM {name}").fetchall()
         out[name] = {row[:n]: row[n:] for row in rows}
@@ -367,7 +373,7 @@ def _expected(con: duckdb.DuckDBPyConnection, threshold: int) -> dict[str, dict[
             )
             for k, a in audience.items()
         },
-        VIEWER_DAYS: _viewer_days(audience),
+        **_viewer_days(audience),
         LIKE_SECONDS: _like_seconds(rows, zone_of, duration_of),
         FOLLOWER_SPANS: _follower_spans(con),
         "rollup_engaged_daily": {k: tuple(v) for k, v in engaged.items()},
@@ -378,18 +384,22 @@ def _expected(con: duckdb.DuckDBPyConnection, threshold: int) -> dict[str, dict[
     }
 
 
-def _viewer_days(audience: dict) -> dict[tuple, tuple]:
-    """Each (creator, viewer, day) with a play and the viewer's previous such day."""
+def _viewer_days(audience: dict) -> dict[str, dict[tuple, tuple]]:
+    """Each (creator, property, viewer, day) with a play of that property (any; as a
+    follower; as a non-follower, per audience row) and the viewer's previous such day; and
+    those rows counted by (creator, property, day, previous day)."""
     days: dict = defaultdict(set)
-    for creator, _video, day, pid, _key in audience:
-        days[(creator, pid)].add(day)
-    out = {}
-    for (creator, pid), seen in days.items():
+    for (creator, _video, day, pid, _key), a in audience.items():
+        days[(creator, "all", pid)].add(day)
+        days[(creator, "follower" if a["follower"] else "non_follower", pid)].add(day)
+    linked, counts = {}, Counter()
+    for (creator, prop, pid), seen in days.items():
         previous = None
         for day in sorted(seen):
-            out[(creator, pid, day)] = (previous,)
+            linked[(creator, prop, pid, day)] = (previous,)
+            counts[(creator, prop, day, previous)] += 1
             previous = day
-    return out
+    return {VIEWER_DAYS: linked, VIEWER_DAY_COUNTS: {k: (n,) for k, n in counts.items()}}
 
 
 def _like_seconds(rows: list[tuple], zone_of: dict, duration_of: dict) -> dict[tuple, tuple]:

@@ -25,8 +25,10 @@ from creatorlens.rollup import refresh as refresh_module
 from creatorlens.rollup.definitions import (
     FOLLOWER_SPANS,
     LIKE_SECONDS,
+    VIEWER_DAY_COUNTS,
     VIEWER_DAYS,
     render_like_seconds,
+    render_viewer_day_counts,
     render_viewer_days,
 )
 from creatorlens.store import Store
@@ -238,7 +240,7 @@ def test_viewer_days_link_each_day_to_the_previous_one_however_long_before(
     ingest(db, [write_ndjson(tmp_path / "earlier.ndjson", earlier)])
     refresh(db)
     u1 = pid(db, "c1", "u1")
-    rows = f"{VIEWER_DAYS} WHERE viewer_pid = {u1}"
+    rows = f"{VIEWER_DAYS} WHERE viewer_pid = {u1} AND property = 'all'"
     assert table(db, rows, "local_date, prev_date") == [
         (date(2024, 10, 1), None),
         (date(2025, 10, 2), date(2024, 10, 1)),  # 366 days apart: still linked
@@ -253,9 +255,9 @@ def test_viewer_days_link_each_day_to_the_previous_one_however_long_before(
         (date(2026, 1, 15), date(2025, 10, 2)),  # links to a kept day 105 days before
         (D1, date(2026, 1, 15)),  # a later day's link moved
     ]
-    incremental = table(db, VIEWER_DAYS)
+    incremental = table(db, VIEWER_DAYS), table(db, VIEWER_DAY_COUNTS)
     rebuild(db)
-    assert table(db, VIEWER_DAYS) == incremental
+    assert (table(db, VIEWER_DAYS), table(db, VIEWER_DAY_COUNTS)) == incremental
 
 
 def test_likes_are_placed_at_their_position_in_the_play(db: Path, tmp_path: Path) -> None:
@@ -633,10 +635,11 @@ def test_spark_rendering_means_the_same_as_duckdb(db: Path, rollup) -> None:
 @pytest.mark.parametrize(
     ("render_derived", "functions"),
     [
-        (render_viewer_days, {"lag", "date_sub"}),
+        (render_viewer_days, {"lag", "max"}),
+        (render_viewer_day_counts, SPARK_FUNCTIONS),
         (render_like_seconds, SPARK_FUNCTIONS | {"unix_millis"}),
     ],
-    ids=["viewer_days", "like_seconds"],
+    ids=["viewer_days", "viewer_day_counts", "like_seconds"],
 )
 def test_derived_rollups_spark_rendering_means_the_same_as_duckdb(
     db: Path, tmp_path: Path, render_derived, functions
@@ -678,7 +681,7 @@ def test_every_rollup_table_is_in_the_definitions_fingerprint(tmp_path: Path) ->
     bookkeeping = {
         "rollup_state", "rollup_zones", "rollup_durations", "rollup_dirty", "rollup_spans_state"
     }  # fmt: skip
-    assert len(tables - bookkeeping) == 13
+    assert len(tables - bookkeeping) == 14
     assert [t for t in tables - bookkeeping if f"EXISTS {t} (" not in texts] == []
 
 

@@ -8,6 +8,7 @@ dimension the query asks for.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # Rollup tables (see creatorlens.rollup.definitions) and the dimensions each can group by.
@@ -21,10 +22,30 @@ SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("day", "video", "country", "city", "age", "gender", "language", "follower_status"),
     ),
     "engaged": ("rollup_engaged_daily", ("day", "video")),
-    # One row per viewer and day with the viewer's previous day of play: new and returning
-    # viewers of a whole period without a lookback (see rollup.definitions).
-    "viewer_days": ("rollup_viewer_days", ()),
+    # Viewer days counted by (property, day, previous day): distinct viewers of a whole
+    # period, new and returning ones included, as sums of a few rows (see
+    # rollup.definitions); by day, every row of a day is one viewer that day.
+    "viewer_firsts": ("rollup_viewer_day_counts", ()),
+    "viewer_daily": ("rollup_viewer_day_counts", ("day",)),
 }
+
+
+# Sources whose rows count viewers per value of a dimension: right only when the query
+# groups by it (filtered on several days without grouping by day, a sum of per-day
+# counts would count a viewer once per day).
+GROUPED_ONLY = {"viewer_daily": "day"}
+
+
+def _firsts(prop: str, since: str = "$start") -> str:
+    """Viewers with `prop` whose first day in the period follows no such day since `since`."""
+    return (
+        f"coalesce(sum(viewers) FILTER (property = '{prop}' "
+        f"AND (prev_date IS NULL OR prev_date < {since})), 0)"
+    )
+
+
+def _daily(prop: str) -> str:
+    return f"coalesce(sum(viewers) FILTER (property = '{prop}'), 0)"
 
 
 @dataclass(frozen=True)
@@ -74,9 +95,12 @@ class Metric:
     derived: tuple[str, ...] = ()
     distinct: bool = False
 
-    def source_for(self, dimensions: set[str]) -> str | None:
-        """The first rollup whose grain has every dimension asked, or None."""
+    def source_for(self, dimensions: set[str], grouped: Iterable[str] = ()) -> str | None:
+        """The first rollup whose grain has every dimension asked (`dimensions`: those
+        grouped by, in `grouped`, and those filtered on), or None."""
         for source, _ in self.sources:
+            if source in GROUPED_ONLY and GROUPED_ONLY[source] not in grouped:
+                continue
             if dimensions <= set(SOURCES[source][1]):
                 return source
         return None
@@ -167,6 +191,8 @@ METRICS: dict[str, Metric] = {
             "reach",
             "Distinct viewers (pseudonyms) with at least one play in the period. Exact; a "
             "viewer seen under two pseudonym keys (after a key rotation) counts twice.",
+            ("viewer_firsts", _firsts("all")),
+            ("viewer_daily", _daily("all")),
             ("audience", "count(DISTINCT viewer_pid)"),
             distinct=True,
         ),
@@ -182,7 +208,7 @@ METRICS: dict[str, Metric] = {
             "new_viewers",
             "Viewers in the period with no play of this creator in the 365 days before the "
             "period starts.",
-            ("viewer_days", "count(*) FILTER (prev_date IS NULL OR prev_date < $lookback)"),
+            ("viewer_firsts", _firsts("all", since="$lookback")),
             ("audience", "count(DISTINCT viewer_pid) FILTER (seen_before IS NULL)"),
             distinct=True,
         ),
@@ -190,19 +216,27 @@ METRICS: dict[str, Metric] = {
             "returning_viewers",
             "Viewers in the period who also played this creator's videos in the 365 days "
             "before the period starts (reach = new_viewers + returning_viewers).",
-            ("viewer_days", "count(*) FILTER (prev_date >= $lookback AND prev_date < $start)"),
+            (
+                "viewer_firsts",
+                "coalesce(sum(viewers) FILTER (property = 'all' "
+                "AND prev_date >= $lookback AND prev_date < $start), 0)",
+            ),
             ("audience", "count(DISTINCT viewer_pid) FILTER (seen_before IS NOT NULL)"),
             distinct=True,
         ),
         _m(
             "follower_viewers",
             "Distinct viewers who were followers of the creator when they watched.",
+            ("viewer_firsts", _firsts("follower")),
+            ("viewer_daily", _daily("follower")),
             ("audience", "count(DISTINCT viewer_pid) FILTER (is_follower)"),
             distinct=True,
         ),
         _m(
             "non_follower_viewers",
             "Distinct viewers who watched at least once while not following the creator.",
+            ("viewer_firsts", _firsts("non_follower")),
+            ("viewer_daily", _daily("non_follower")),
             ("audience", "count(DISTINCT viewer_pid) FILTER (NOT is_follower)"),
             distinct=True,
         ),

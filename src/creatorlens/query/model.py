@@ -197,7 +197,8 @@ def check_compatible(query: Query) -> None:
                 f"(it supports: {', '.join(sorted(METRICS[name].dimensions)) or 'none'})",
             )
         for part in METRICS[name].derived or (name,):
-            if METRICS[part].sources and METRICS[part].source_for(used) is None:
+            source = METRICS[part].source_for(used, query.dimensions)
+            if METRICS[part].sources and source is None:
                 raise QueryError(
                     "dimensions",
                     f"metric {name!r} cannot combine the dimensions {', '.join(sorted(used))}",

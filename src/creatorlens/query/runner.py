@@ -122,7 +122,7 @@ def execute_periods(
         if not metric.sources:
             special.append(name)
             continue
-        by_source[metric.source_for(used) or ""].append(name)
+        by_source[metric.source_for(used, dims) or ""].append(name)
     if person:
         by_source.setdefault("audience", [])  # for the people behind each cell
 
@@ -231,7 +231,8 @@ def _source_select(
         rows = f"""(
             SELECT * FROM {table} w LEFT JOIN (
                 SELECT viewer_pid AS seen_before FROM rollup_viewer_days
-                WHERE creator_id = $creator AND local_date BETWEEN $start AND $end
+                WHERE creator_id = $creator AND property = 'all'
+                  AND local_date BETWEEN $start AND $end
                   AND prev_date >= $lookback AND prev_date < $start
             ) e ON e.seen_before = w.viewer_pid
         ) window_rows"""

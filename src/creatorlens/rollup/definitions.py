@@ -410,22 +410,30 @@ def parameters_of(sql: str, values: dict[str, object]) -> dict[str, object]:
 
 # --- viewer days: derived from the audience rollup ----------------------------------------
 
-# New and returning viewers compare a period with the 365 days before it. Rather than read
-# that year back on every query, each (creator, viewer, day with a play) row carries the
-# viewer's previous day with a play of that creator, however long before (NULL for the
-# first). In a period [s, e], of any length, a viewer's first day is the only one of its
-# rows with `prev_date` NULL or before s, so reach is a count of those rows and returning
-# viewers are the ones whose `prev_date` is on or after s - 365: no distinct, no lookback.
-# (Capping the link at a year would lose a viewer whose first day in the period comes more
-# than a year after a play that is still within the year before s.)
+# Distinct viewers over a period, without reading each viewer's rows at query time. Each
+# (creator, property, viewer, day) where the viewer played the creator's videos with that
+# property (`VIEWER_PROPERTIES`) carries the viewer's previous such day, however long
+# before (NULL for the first). In a period [s, e], of any length, a viewer's first day is
+# the only one of its rows with `prev_date` NULL or before s: distinct viewers are a count
+# of those rows, and returning viewers the ones whose `prev_date` is on or after s - 365.
+# `rollup_viewer_day_counts` holds these rows counted by (creator, property, day, previous
+# day), so a period's reach is a sum over a few thousand rows instead of a distinct count
+# over every viewer's. (Capping the link at a year would lose a viewer whose first day in
+# the period comes more than a year after a play still within the year before s.)
 VIEWER_DAYS = "rollup_viewer_days"
+VIEWER_DAY_COUNTS = "rollup_viewer_day_counts"
 LOOKBACK_DAYS = 365
-VIEWER_DAYS_COLUMNS = (
-    CREATOR,
-    Column("viewer_pid", "UBIGINT"),
-    LOCAL_DATE,
-    Column("prev_date", "DATE"),
+# A property and which audience rows have it: any play; a play as a follower of the
+# creator; a play as a non-follower (per day, as the audience rollup records it).
+VIEWER_PROPERTIES = (
+    ("all", "true"),
+    ("follower", "is_follower"),
+    ("non_follower", "NOT is_follower"),
 )
+PROPERTY = Column("property", "VARCHAR")
+PREV_DATE = Column("prev_date", "DATE")
+VIEWER_DAYS_COLUMNS = (CREATOR, PROPERTY, Column("viewer_pid", "UBIGINT"), LOCAL_DATE, PREV_DATE)
+VIEWER_DAY_COUNTS_COLUMNS = (CREATOR, PROPERTY, LOCAL_DATE, PREV_DATE, Column("viewers", "BIGINT"))
 
 
 def render_viewer_days(
@@ -437,16 +445,19 @@ def render_viewer_days(
     join the input, so the first recomputed day of each viewer links to the day before it
     that was kept; without, the input must hold every earlier day of the viewers it has.
     """
-    days = f"""SELECT DISTINCT creator_id, viewer_pid, local_date
-    FROM rollup_audience_daily WHERE {where}"""
+    days = "\n    UNION\n    ".join(
+        f"SELECT creator_id, '{name}' AS property, viewer_pid, local_date "
+        f"FROM rollup_audience_daily WHERE ({where}) AND {condition}"
+        for name, condition in VIEWER_PROPERTIES
+    )
     if prior is not None:
-        days = f"""SELECT creator_id, viewer_pid, local_date
-    FROM rollup_audience_daily WHERE {where}
+        days += f"""
     UNION
-    SELECT creator_id, viewer_pid, max(local_date) FROM {VIEWER_DAYS} WHERE {prior}
-    GROUP BY creator_id, viewer_pid"""
-    return f"""SELECT creator_id, viewer_pid, local_date,
-       lag(local_date) OVER (PARTITION BY creator_id, viewer_pid ORDER BY local_date) AS prev_date
+    SELECT creator_id, property, viewer_pid, max(local_date) FROM {VIEWER_DAYS} WHERE {prior}
+    GROUP BY creator_id, property, viewer_pid"""
+    return f"""SELECT creator_id, property, viewer_pid, local_date,
+       lag(local_date) OVER (
+           PARTITION BY creator_id, property, viewer_pid ORDER BY local_date) AS prev_date
 FROM (
     {days}
 ) days"""
@@ -454,6 +465,18 @@ FROM (
 
 def render_viewer_days_create(dialect: str | Dialect = "duckdb") -> str:
     return _create_table(VIEWER_DAYS, VIEWER_DAYS_COLUMNS, dialect_of(dialect))
+
+
+def render_viewer_day_counts(dialect: str | Dialect = "duckdb", *, where: str = "true") -> str:
+    """The SELECT counting the `rollup_viewer_days` rows meeting `where` by (creator,
+    property, day, previous day)."""
+    return f"""SELECT creator_id, property, local_date, prev_date, count(*) AS viewers
+FROM {VIEWER_DAYS} WHERE {where}
+GROUP BY creator_id, property, local_date, prev_date"""
+
+
+def render_viewer_day_counts_create(dialect: str | Dialect = "duckdb") -> str:
+    return _create_table(VIEWER_DAY_COUNTS, VIEWER_DAY_COUNTS_COLUMNS, dialect_of(dialect))
 
 
 # --- likes by position: likes matched to the play they were made in -----------------------

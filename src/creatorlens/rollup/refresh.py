@@ -37,6 +37,7 @@ from creatorlens.rollup.definitions import (
     LIKE_PLAY_WINDOW_DAYS,
     LIKE_SECONDS,
     ROLLUPS,
+    VIEWER_DAY_COUNTS,
     VIEWER_DAYS,
     parameters_of,
     render,
@@ -46,6 +47,8 @@ from creatorlens.rollup.definitions import (
     render_input,
     render_like_seconds,
     render_like_seconds_create,
+    render_viewer_day_counts,
+    render_viewer_day_counts_create,
     render_viewer_days,
     render_viewer_days_create,
 )
@@ -95,6 +98,7 @@ def definition_texts() -> list[str]:
     return [
         *(render(r) + render_create(r) for r in ROLLUPS),
         render_viewer_days() + render_viewer_days_create(),
+        render_viewer_day_counts() + render_viewer_day_counts_create(),
         render_like_seconds() + render_like_seconds_create(),
         render_follower_spans() + render_follower_spans_create(),
     ]
@@ -131,6 +135,7 @@ def create_rollup_tables(con: duckdb.DuckDBPyConnection) -> None:
     for rollup in ROLLUPS:
         con.execute(render_create(rollup))
     con.execute(render_viewer_days_create())
+    con.execute(render_viewer_day_counts_create())
     con.execute(render_like_seconds_create())
     con.execute(render_follower_spans_create())
     con.execute(_STATE_TABLES)
@@ -256,7 +261,7 @@ def _rebuild(
         # Dropped, not emptied, so a changed definition also changes the table's columns.
         con.execute(f"DROP TABLE IF EXISTS {rollup.name}")
         con.execute(render_create(rollup))
-    for derived in (VIEWER_DAYS, LIKE_SECONDS, FOLLOWER_SPANS):
+    for derived in (VIEWER_DAYS, VIEWER_DAY_COUNTS, LIKE_SECONDS, FOLLOWER_SPANS):
         con.execute(f"DROP TABLE IF EXISTS {derived}")
     create_rollup_tables(con)
     ranges = _creator_ranges(con, "true", {})
@@ -355,7 +360,7 @@ def _viewer_days(
     summary: RefreshSummary,
     progress: Progress | None,
 ) -> None:
-    """Recompute viewer days from the audience rollup just refreshed.
+    """Recompute viewer days, and their counts, from the audience rollup just refreshed.
 
     A changed day also changes the `prev_date` of each of its viewers' later days, so for
     each refreshed creator every row from its first refreshed day on is recomputed (all of
@@ -384,11 +389,23 @@ def _viewer_days(
         SELECT v.* FROM ({render_viewer_days(where=where, prior=prior)}) v
         JOIN refresh_from f ON f.creator_id = v.creator_id
         WHERE f.first_day IS NULL OR v.local_date >= f.first_day"""
-    rows = 0
+    con.execute(
+        f"""
+        DELETE FROM {VIEWER_DAY_COUNTS} t USING refresh_from f
+        WHERE t.creator_id = f.creator_id AND t.local_date >= f.first_day
+        """
+    )
+    counts = f"""
+        SELECT c.* FROM ({render_viewer_day_counts(where=where)}) c
+        JOIN refresh_from f ON f.creator_id = c.creator_id
+        WHERE f.first_day IS NULL OR c.local_date >= f.first_day"""
+    for table in (VIEWER_DAYS, VIEWER_DAY_COUNTS):
+        summary.rows[table] = 0
     for i, (lo, hi) in enumerate(ranges):
-        rows += _insert(con, VIEWER_DAYS, select, {"lo": lo, "hi": hi, "first": first})
+        bound = {"lo": lo, "hi": hi, "first": first}
+        summary.rows[VIEWER_DAYS] += _insert(con, VIEWER_DAYS, select, bound)
+        summary.rows[VIEWER_DAY_COUNTS] += _insert(con, VIEWER_DAY_COUNTS, counts, bound)
         _report(progress, VIEWER_DAYS, i + 1, len(ranges))
-    summary.rows[VIEWER_DAYS] = rows
 
 
 def _like_seconds(
@@ -511,7 +528,7 @@ def _refresh(
 
     # Whole creators by creator: their rows on days that no longer exist go too. The
     # derived rollups delete their own day keys (see `_viewer_days`, `_like_seconds`).
-    for table in (*(r.name for r in ROLLUPS), VIEWER_DAYS, LIKE_SECONDS):
+    for table in (*(r.name for r in ROLLUPS), VIEWER_DAYS, VIEWER_DAY_COUNTS, LIKE_SECONDS):
         con.execute(
             f"DELETE FROM {table} WHERE creator_id IN (SELECT creator_id FROM refresh_creators)"
         )
