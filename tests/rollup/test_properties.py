@@ -386,12 +386,22 @@ def _expected(con: duckdb.DuckDBPyConnection, threshold: int) -> dict[str, dict[
 
 def _viewer_days(audience: dict) -> dict[str, dict[tuple, tuple]]:
     """Each (creator, property, viewer, day) with a play of that property (any; as a
-    follower; as a non-follower, per audience row) and the viewer's previous such day; and
-    those rows counted by (creator, property, day, previous day)."""
+    follower; as a non-follower; not opted out; a minor not opted out; opted out: per
+    audience row) and the viewer's previous such day; and those rows counted by (creator,
+    property, day, previous day)."""
     days: dict = defaultdict(set)
     for (creator, _video, day, pid, _key), a in audience.items():
-        days[(creator, "all", pid)].add(day)
-        days[(creator, "follower" if a["follower"] else "non_follower", pid)].add(day)
+        age = max(a["attrs"][0]) if a["attrs"][0] else None
+        has = {
+            "all": True,
+            "follower": a["follower"],
+            "non_follower": not a["follower"],
+            "not_opted_out": not a["opt_out"],
+            "minor": not a["opt_out"] and age == "13-17",
+            "opted_out": a["opt_out"],
+        }
+        for prop in (p for p, on in has.items() if on):
+            days[(creator, prop, pid)].add(day)
     linked, counts = {}, Counter()
     for (creator, prop, pid), seen in days.items():
         previous = None

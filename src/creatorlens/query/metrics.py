@@ -36,8 +36,9 @@ SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
 GROUPED_ONLY = {"viewer_daily": "day"}
 
 
-def _firsts(prop: str, since: str = "$start") -> str:
-    """Viewers with `prop` whose first day in the period follows no such day since `since`."""
+def first_days(prop: str, since: str = "$start") -> str:
+    """SQL over `rollup_viewer_day_counts` rows of a period: the viewers with property
+    `prop` in it whose first such day there follows no such day since `since`."""
     return (
         f"coalesce(sum(viewers) FILTER (property = '{prop}' "
         f"AND (prev_date IS NULL OR prev_date < {since})), 0)"
@@ -191,7 +192,7 @@ METRICS: dict[str, Metric] = {
             "reach",
             "Distinct viewers (pseudonyms) with at least one play in the period. Exact; a "
             "viewer seen under two pseudonym keys (after a key rotation) counts twice.",
-            ("viewer_firsts", _firsts("all")),
+            ("viewer_firsts", first_days("all")),
             ("viewer_daily", _daily("all")),
             ("audience", "count(DISTINCT viewer_pid)"),
             distinct=True,
@@ -208,7 +209,7 @@ METRICS: dict[str, Metric] = {
             "new_viewers",
             "Viewers in the period with no play of this creator in the 365 days before the "
             "period starts.",
-            ("viewer_firsts", _firsts("all", since="$lookback")),
+            ("viewer_firsts", first_days("all", since="$lookback")),
             ("audience", "count(DISTINCT viewer_pid) FILTER (seen_before IS NULL)"),
             distinct=True,
         ),
@@ -227,7 +228,7 @@ METRICS: dict[str, Metric] = {
         _m(
             "follower_viewers",
             "Distinct viewers who were followers of the creator when they watched.",
-            ("viewer_firsts", _firsts("follower")),
+            ("viewer_firsts", first_days("follower")),
             ("viewer_daily", _daily("follower")),
             ("audience", "count(DISTINCT viewer_pid) FILTER (is_follower)"),
             distinct=True,
@@ -235,7 +236,7 @@ METRICS: dict[str, Metric] = {
         _m(
             "non_follower_viewers",
             "Distinct viewers who watched at least once while not following the creator.",
-            ("viewer_firsts", _firsts("non_follower")),
+            ("viewer_firsts", first_days("non_follower")),
             ("viewer_daily", _daily("non_follower")),
             ("audience", "count(DISTINCT viewer_pid) FILTER (NOT is_follower)"),
             distinct=True,

@@ -35,6 +35,7 @@ from creatorlens.query.metrics import (
     PERSON_METRICS,
     SOURCES,
     derive,
+    first_days,
 )
 from creatorlens.query.model import Query, QueryError
 from creatorlens.query.result import QueryResult, Withheld
@@ -598,7 +599,7 @@ class AudienceStats:
 def _audience_stats(
     ctx: Context, query: Query, start: date, end: date, measures: list[str]
 ) -> AudienceStats:
-    """One pass over the audience rollup for everything a person breakdown is checked on.
+    """One read of everything a person breakdown is checked on.
 
     Breakdowns of one period by several attributes share it, so it is read once per context.
     """
@@ -615,17 +616,24 @@ def _read_audience_stats(
     opted = [
         f"coalesce({dict(METRICS[m].sources)['audience']} FILTER (opt_out), 0)" for m in measures
     ]
-    row = con.execute(
-        f"""
-        SELECT count(DISTINCT viewer_pid) FILTER (NOT opt_out),
-               count(DISTINCT viewer_pid) FILTER (NOT opt_out AND age_bucket = '13-17'),
-               count(DISTINCT viewer_pid) FILTER (opt_out),
-               count(*), coalesce(sum(plays), 0), coalesce(sum(watch_ms), 0)
+    sums = f"""
+        SELECT count(*), coalesce(sum(plays), 0), coalesce(sum(watch_ms), 0)
                {"".join(", " + o for o in opted)}
-        FROM rollup_audience_daily WHERE {where}
-        """,
-        params,
-    ).fetchone()
+        FROM rollup_audience_daily WHERE {where}"""
+    if query.filters:
+        people = f"""
+            SELECT count(DISTINCT viewer_pid) FILTER (NOT opt_out),
+                   count(DISTINCT viewer_pid) FILTER (NOT opt_out AND age_bucket = '13-17'),
+                   count(DISTINCT viewer_pid) FILTER (opt_out)
+            FROM rollup_audience_daily WHERE {where}"""
+    else:
+        # The whole period: the same people, counted from the viewer days (no distinct).
+        people = f"""
+            SELECT {first_days("not_opted_out")}, {first_days("minor")},
+                   {first_days("opted_out")}
+            FROM rollup_viewer_day_counts
+            WHERE creator_id = $creator AND local_date BETWEEN $start AND $end"""
+    row = con.execute(f"SELECT * FROM ({people}) people, ({sums}) sums", params).fetchone()
     return AudienceStats(
         population=int(row[0]),
         minors=int(row[1]),

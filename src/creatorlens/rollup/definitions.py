@@ -424,11 +424,16 @@ VIEWER_DAYS = "rollup_viewer_days"
 VIEWER_DAY_COUNTS = "rollup_viewer_day_counts"
 LOOKBACK_DAYS = 365
 # A property and which audience rows have it: any play; a play as a follower of the
-# creator; a play as a non-follower (per day, as the audience rollup records it).
+# creator; a play as a non-follower (per day, as the audience rollup records it); and the
+# people a breakdown by a viewer's attribute is checked on: viewers who have not opted out
+# of analytics, the minors among them, and those who have.
 VIEWER_PROPERTIES = (
     ("all", "true"),
     ("follower", "is_follower"),
     ("non_follower", "NOT is_follower"),
+    ("not_opted_out", "NOT opt_out"),
+    ("minor", "NOT opt_out AND age_bucket = '13-17'"),
+    ("opted_out", "opt_out"),
 )
 PROPERTY = Column("property", "VARCHAR")
 PREV_DATE = Column("prev_date", "DATE")
