@@ -383,8 +383,14 @@ def _viewer_days(
         " AND creator_id IN (SELECT creator_id FROM refresh_from)"
     )
     where = f"{refreshed} AND ($first IS NULL OR local_date >= $first)"
-    # After the delete, a refreshed creator's rows left are all before its first day.
-    prior = refreshed if first is not None else None
+    # After the delete, a refreshed creator's rows left are all before its first day; only
+    # the viewers with recomputed days need theirs.
+    prior = None
+    if first is not None:
+        prior = (
+            f"{refreshed} AND (creator_id, viewer_pid) IN ("
+            f"SELECT creator_id, viewer_pid FROM rollup_audience_daily WHERE {where})"
+        )
     select = f"""
         SELECT v.* FROM ({render_viewer_days(where=where, prior=prior)}) v
         JOIN refresh_from f ON f.creator_id = v.creator_id
