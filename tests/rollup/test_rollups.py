@@ -294,6 +294,33 @@ def test_likes_are_placed_at_their_position_in_the_play(db: Path, tmp_path: Path
     assert table(db, LIKE_SECONDS) == incremental
 
 
+def test_videos_followers_watched_rows_are_merged_and_sorted_by_refresh(
+    db: Path, tmp_path: Path
+) -> None:
+    # u1 follows c1 from 15:15 on Oct 2 (fixture). Two later ingests each add a play of v1
+    # by u1 that day: ingest appends a row per batch for the same (c1, v1, Oct 2).
+    for n, (ts, watched) in enumerate(
+        (("2026-10-02T16:00:00Z", 4000), ("2026-10-02T17:00:00Z", 6000))
+    ):
+        ingest(
+            db,
+            [write_ndjson(tmp_path / f"more-{n}.ndjson", [view(f"w{n}", "u1", "v1", ts, watched)])],
+        )
+    columns = "followed_id, video_id, day, sum(plays), sum(watch_ms)"
+    before = table(db, "follower_watch_daily GROUP BY ALL", columns)
+    appended = table(db, "follower_watch_daily WHERE followed_id = 'c1' AND video_id = 'v1'")
+    assert len(appended) >= 2
+    refresh(db)
+    after = table(db, "follower_watch_daily", "followed_id, video_id, day, plays, watch_ms")
+    assert after == before  # one row per (creator, video, day), the same sums
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        stored = con.execute("SELECT followed_id, day FROM follower_watch_daily").fetchall()
+    finally:
+        con.close()
+    assert stored == sorted(stored)  # in creator and day order
+
+
 def test_follower_spans_follow_the_log_and_the_accounts(db: Path, tmp_path: Path) -> None:
     refresh(db)
     columns = "creator_id, follower_id, since, until, gender, opt_out"
@@ -679,7 +706,8 @@ def test_every_rollup_table_is_in_the_definitions_fingerprint(tmp_path: Path) ->
         con.close()
     texts = "\n".join(refresh_module.definition_texts())
     bookkeeping = {
-        "rollup_state", "rollup_zones", "rollup_durations", "rollup_dirty", "rollup_spans_state"
+        "rollup_state", "rollup_zones", "rollup_durations", "rollup_dirty", "rollup_spans_state",
+        "rollup_watch_state",
     }  # fmt: skip
     assert len(tables - bookkeeping) == 14
     assert [t for t in tables - bookkeeping if f"EXISTS {t} (" not in texts] == []

@@ -76,6 +76,11 @@ CREATE TABLE IF NOT EXISTS rollup_spans_state (
     follows_seen  BIGINT NOT NULL,
     accounts_seen BIGINT NOT NULL
 );
+-- How many rows "videos your followers watched" held when last compacted (merged and
+-- sorted by creator and day, so one creator's read skips the other creators' rows).
+CREATE TABLE IF NOT EXISTS rollup_watch_state (
+    compacted_rows BIGINT NOT NULL
+);
 -- The duration each video's full watches and retention were computed with.
 CREATE TABLE IF NOT EXISTS rollup_durations (
     video_id    VARCHAR NOT NULL,
@@ -202,6 +207,7 @@ def _run(
         else:
             summary = _refresh(con, view_threshold_ms, progress)
         _follower_spans(con, summary, progress, force=bool(reason))
+        _compact_follower_watch(con)
         con.execute("DELETE FROM rollup_state")
         con.execute(
             "INSERT INTO rollup_state VALUES ($threshold, $definitions, $watermark, $seen, now())",
@@ -222,6 +228,42 @@ def _run(
             con.execute(f"DROP TABLE IF EXISTS temp.{temp}")
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+# Ingest appends to `follower_watch_daily` batch by batch, in no order a creator's read can
+# use; once the rows appended since the last compaction pass this share of it, it is
+# compacted again: each (creator, video, day) merged to one row, sorted by creator and day.
+WATCH_UNSORTED_SHARE = 0.25
+
+
+def _compact_follower_watch(con: duckdb.DuckDBPyConnection) -> None:
+    rows = con.execute("SELECT count(*) FROM follower_watch_daily").fetchone()[0]
+    done = con.execute("SELECT max(compacted_rows) FROM rollup_watch_state").fetchone()[0] or 0
+    if rows <= done * (1 + WATCH_UNSORTED_SHARE):
+        return
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE follower_watch_compacted AS
+        SELECT followed_id, video_id, day, sum(plays)::BIGINT AS plays,
+               sum(watch_ms)::BIGINT AS watch_ms
+        FROM follower_watch_daily GROUP BY ALL
+        """
+    )
+    con.execute("DELETE FROM follower_watch_daily")
+    # The order of the insert is the point: kept for this statement only.
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        compacted = con.execute(
+            """
+            INSERT INTO follower_watch_daily
+            SELECT * FROM follower_watch_compacted ORDER BY followed_id, day, video_id
+            """
+        ).fetchone()[0]
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+    con.execute("DROP TABLE follower_watch_compacted")
+    con.execute("DELETE FROM rollup_watch_state")
+    con.execute("INSERT INTO rollup_watch_state VALUES (?)", [compacted])
 
 
 def _rebuild_reason(con: duckdb.DuckDBPyConnection, view_threshold_ms: int) -> str:
