@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -26,6 +27,10 @@ from creatorlens.privacy import suppression
 from creatorlens.query import Filter, Period, Query, creator_context, run_query
 from creatorlens.query import runner as query_runner
 from creatorlens.query.metrics import DIMENSIONS, METRICS
+from creatorlens.rollup import definitions
+from creatorlens.rollup.definitions import VIEWER_PROPERTIES
+from creatorlens.rollup.refresh import rebuild_rollups
+from creatorlens.store import Store
 from tests.conftest import write_platform
 from tests.query.conftest import (
     BIA,
@@ -305,7 +310,7 @@ def test_an_anonymous_viewer_id_never_leaves_nor_lands(crowd, crowd_db: Path) ->
 
 
 def test_opted_out_viewers_count_in_totals_never_in_breakdowns(
-    crowd, crowd_db: Path, monkeypatch: pytest.MonkeyPatch
+    crowd, crowd_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Reach over days 1-7 is exact: 130 crowd viewers + 30 opted out + the canary.
     totals = run_query(crowd, Query(CROWD_CREATOR, ("reach", "plays"), WEEK)).totals
@@ -324,10 +329,26 @@ def test_opted_out_viewers_count_in_totals_never_in_breakdowns(
     assert report["totals"]["reach"] == CROWD_SIZE + OPTED_OUT_SIZE + 2  # and the newcomer
     countries = {row["country"] for row in report["audience"]["country"]["rows"]}
     assert countries == {"BR", "US", "PT", "MX"}
-    # The test has teeth: without the opt-out condition, Iceland appears.
+    # The test has teeth. Opted-out viewers are kept out twice: by the query's condition on
+    # the audience rollup, and by the viewer-day properties a breakdown's reach and people
+    # are read from. Without the query's condition, the properties still keep Iceland out.
     where = query_runner._where
     monkeypatch.setattr(query_runner, "_where", lambda q, s, e, person_scope: where(q, s, e, False))
-    assert "IS" in {row["country"] for row in breakdown(crowd, WEEK, "country").rows}
+    assert "IS" not in {row["country"] for row in breakdown(crowd, WEEK, "country").rows}
+    # Without both (the rollups rebuilt, in a copy, with a country property that keeps
+    # opted-out viewers), Iceland appears.
+    copy = tmp_path / "store.duckdb"
+    shutil.copy(crowd_db, copy)
+    shutil.copy(crowd_db.with_name(crowd_db.name + ".keys"), copy.with_name(copy.name + ".keys"))
+    monkeypatch.setattr(
+        definitions,
+        "VIEWER_PROPERTIES",
+        tuple((n, "true", v) if n == "country" else (n, c, v) for n, c, v in VIEWER_PROPERTIES),
+    )
+    with Store.open(copy) as store:
+        rebuild_rollups(store)
+    with creator_context(copy, CROWD_CREATOR) as (leaky, _latest):
+        assert "IS" in {row["country"] for row in breakdown(leaky, WEEK, "country").rows}
 
 
 # --- what one follower watched --------------------------------------------------------------

@@ -62,8 +62,8 @@ GRAIN = {
     "rollup_share_channel_daily": 4,
     "rollup_creator_daily": 2,
     "rollup_audience_daily": 5,
-    VIEWER_DAYS: 4,
-    VIEWER_DAY_COUNTS: 4,
+    VIEWER_DAYS: 5,
+    VIEWER_DAY_COUNTS: 5,
     LIKE_SECONDS: 4,
     FOLLOWER_SPANS: 3,
     "rollup_engaged_daily": 4,
@@ -385,29 +385,35 @@ def _expected(con: duckdb.DuckDBPyConnection, threshold: int) -> dict[str, dict[
 
 
 def _viewer_days(audience: dict) -> dict[str, dict[tuple, tuple]]:
-    """Each (creator, property, viewer, day) with a play of that property (any; as a
-    follower; as a non-follower; not opted out; a minor not opted out; opted out: per
-    audience row) and the viewer's previous such day; and those rows counted by (creator,
-    property, day, previous day)."""
+    """Each (creator, property, value, viewer, day) with a play of that property (any; as a
+    follower; as a non-follower; not opted out; a minor not opted out; opted out; of a
+    video; by a viewer not opted out, with a country, age or gender: per audience row) and
+    the viewer's previous such day; and those rows counted by (creator, property, value,
+    day, previous day)."""
     days: dict = defaultdict(set)
-    for (creator, _video, day, pid, _key), a in audience.items():
-        age = max(a["attrs"][0]) if a["attrs"][0] else None
+    for (creator, video, day, pid, _key), a in audience.items():
+        age, gender, country = (max(slot) if slot else None for slot in a["attrs"][:3])
+        counted = not a["opt_out"]
         has = {
-            "all": True,
-            "follower": a["follower"],
-            "non_follower": not a["follower"],
-            "not_opted_out": not a["opt_out"],
-            "minor": not a["opt_out"] and age == "13-17",
-            "opted_out": a["opt_out"],
+            ("all", None): True,
+            ("follower", None): a["follower"],
+            ("non_follower", None): not a["follower"],
+            ("not_opted_out", None): counted,
+            ("minor", None): counted and age == "13-17",
+            ("opted_out", None): a["opt_out"],
+            ("video", video): True,
+            ("country", country): counted,
+            ("age", age): counted,
+            ("gender", gender): counted,
         }
-        for prop in (p for p, on in has.items() if on):
-            days[(creator, prop, pid)].add(day)
+        for prop, value in (k for k, on in has.items() if on):
+            days[(creator, prop, value, pid)].add(day)
     linked, counts = {}, Counter()
-    for (creator, prop, pid), seen in days.items():
+    for (creator, prop, value, pid), seen in days.items():
         previous = None
         for day in sorted(seen):
-            linked[(creator, prop, pid, day)] = (previous,)
-            counts[(creator, prop, day, previous)] += 1
+            linked[(creator, prop, value, pid, day)] = (previous,)
+            counts[(creator, prop, value, day, previous)] += 1
             previous = day
     return {VIEWER_DAYS: linked, VIEWER_DAY_COUNTS: {k: (n,) for k, n in counts.items()}}
 

@@ -662,7 +662,7 @@ def test_spark_rendering_means_the_same_as_duckdb(db: Path, rollup) -> None:
 @pytest.mark.parametrize(
     ("render_derived", "functions"),
     [
-        (render_viewer_days, {"lag", "max"}),
+        (render_viewer_days, {"lag", "max", "cast"}),
         (render_viewer_day_counts, SPARK_FUNCTIONS),
         (render_like_seconds, SPARK_FUNCTIONS | {"unix_millis"}),
     ],

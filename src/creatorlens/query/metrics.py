@@ -27,22 +27,28 @@ SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
     # rollup.definitions); by day, every row of a day is one viewer that day.
     "viewer_firsts": ("rollup_viewer_day_counts", ()),
     "viewer_daily": ("rollup_viewer_day_counts", ("day",)),
+    # By one video or one viewer attribute (its `value`), for a breakdown by it alone.
+    "viewer_values": ("rollup_viewer_day_counts", ("video", "country", "age", "gender")),
 }
 
 
-# Sources whose rows count viewers per value of a dimension: right only when the query
-# groups by it (filtered on several days without grouping by day, a sum of per-day
-# counts would count a viewer once per day).
-GROUPED_ONLY = {"viewer_daily": "day"}
+def _answers(source: str, dimensions: set[str], grouped: tuple[str, ...]) -> bool:
+    """Whether a source's rows can answer at all. Viewer-day counts of one day or one value
+    count a viewer once per day or value: right only when the query groups by exactly that
+    (summed over several filtered days or values, a viewer would count once per each)."""
+    if source == "viewer_daily":
+        return "day" in grouped
+    if source == "viewer_values":
+        return len(grouped) == 1 and set(grouped) == dimensions
+    return True
 
 
-def first_days(prop: str, since: str = "$start") -> str:
+def first_days(prop: str | None, since: str = "$start") -> str:
     """SQL over `rollup_viewer_day_counts` rows of a period: the viewers with property
-    `prop` in it whose first such day there follows no such day since `since`."""
-    return (
-        f"coalesce(sum(viewers) FILTER (property = '{prop}' "
-        f"AND (prev_date IS NULL OR prev_date < {since})), 0)"
-    )
+    `prop` (None: the property the query's rows are narrowed to) in it whose first such day
+    there follows no such day since `since`."""
+    only = f"property = '{prop}' AND " if prop else ""
+    return f"coalesce(sum(viewers) FILTER ({only}(prev_date IS NULL OR prev_date < {since})), 0)"
 
 
 def _daily(prop: str) -> str:
@@ -100,7 +106,7 @@ class Metric:
         """The first rollup whose grain has every dimension asked (`dimensions`: those
         grouped by, in `grouped`, and those filtered on), or None."""
         for source, _ in self.sources:
-            if source in GROUPED_ONLY and GROUPED_ONLY[source] not in grouped:
+            if not _answers(source, dimensions, tuple(grouped)):
                 continue
             if dimensions <= set(SOURCES[source][1]):
                 return source
@@ -194,6 +200,7 @@ METRICS: dict[str, Metric] = {
             "viewer seen under two pseudonym keys (after a key rotation) counts twice.",
             ("viewer_firsts", first_days("all")),
             ("viewer_daily", _daily("all")),
+            ("viewer_values", first_days(None)),
             ("audience", "count(DISTINCT viewer_pid)"),
             distinct=True,
         ),

@@ -124,15 +124,18 @@ def execute_periods(
             special.append(name)
             continue
         by_source[metric.source_for(used, dims) or ""].append(name)
+    # The people behind each cell: from the viewer-day counts when they answer the query's
+    # breakdown (its reach is read there), else from the audience rollup.
+    people = "viewer_values" if "viewer_values" in by_source else "audience"
     if person:
-        by_source.setdefault("audience", [])  # for the people behind each cell
+        by_source.setdefault(people, [])
 
     merged: list[dict[tuple, Row]] = [{} for _ in periods]
-    people: list[dict[tuple, int]] = [{} for _ in periods]
-    for p, key, row in _source_rows(ctx.con, query, by_source, periods, person):
+    people_in: list[dict[tuple, int]] = [{} for _ in periods]
+    for p, key, row in _source_rows(ctx.con, query, by_source, periods, people if person else None):
         target = merged[p].setdefault(key, dict(zip(dims, key, strict=True)))
         if "_people" in row:
-            people[p][key] = row.pop("_people")
+            people_in[p][key] = row.pop("_people")
         target.update(row)
     results = []
     for p, (_, end) in enumerate(periods):
@@ -150,7 +153,7 @@ def execute_periods(
                     row[name] = derive(name, row)
             for name in base_metrics(query.metrics):
                 row.setdefault(name, 0)
-        results.append(RawResult(rows=rows, totals={}, people=people[p]))
+        results.append(RawResult(rows=rows, totals={}, people=people_in[p]))
     return results
 
 
@@ -159,23 +162,24 @@ def _source_rows(
     query: Query,
     by_source: dict[str, list[str]],
     periods: list[tuple[date, date]],
-    person: bool,
+    people: str | None,
 ):
     """Read every source's metrics for every period in one statement (a UNION ALL, one
     branch per rollup and period, each row tagged with its branch) and yield
-    (period index, dimension key, metrics)."""
+    (period index, dimension key, metrics). For a person breakdown, `people` names the
+    source that also counts the people behind each cell (`_people`)."""
     dims = query.dimensions
     sources = list(by_source)
     if not sources:
         return
     columns = [f"m_{n}" for names in by_source.values() for n in names]
-    if person:
+    if people:
         columns.append("_people")
     branches, params = [], {}
     for p, (start, end) in enumerate(periods):
         for i, source in enumerate(sources):
             sql, branch_params, produced = _source_select(
-                query, source, by_source[source], start, end, person
+                query, source, by_source[source], start, end, people
             )
             # Each period binds its own dates; the other parameters are the same values.
             sql = _PERIOD_PARAMETER.sub(lambda m, p=p: f"${m[1]}_{p}", sql)
@@ -193,7 +197,7 @@ def _source_rows(
         source = sources[i]
         key = tuple(_plain(record[f"d{j}"]) for j in range(len(dims)))
         row = {n: _plain(record[f"m_{n}"]) for n in by_source[source]}
-        if "_people" in record and source == "audience":
+        if "_people" in record and source == people:
             row["_people"] = record["_people"]
         yield p, key, row
 
@@ -215,15 +219,21 @@ def _source_select(
     names: list[str],
     start: date,
     end: date,
-    person: bool,
+    people: str | None,
 ) -> tuple[str, dict[str, Any], set[str]]:
     """One source's SELECT of dimension columns d0.. and metric columns m_<name>."""
     table = SOURCES[source][0]
     dims = query.dimensions
-    where, params = _where(query, start, end, person and source == "audience")
+    where, params = _where(query, start, end, people is not None and source == "audience")
     exprs = {f"m_{n}": dict(METRICS[n].sources)[source] for n in names}
-    if person and source == "audience":
-        exprs["_people"] = "count(DISTINCT viewer_pid)"
+    if source == people:
+        exprs["_people"] = (
+            first_days(None) if source == "viewer_values" else "count(DISTINCT viewer_pid)"
+        )
+    if source == "viewer_values":
+        # The counts of the one video or attribute the query breaks down by; opted-out
+        # viewers are not in the attribute properties at all.
+        where += f" AND property = '{dims[0]}'"
     rows = table
     if any("seen_before" in e for e in exprs.values()):
         # `seen_before`, which the new and returning viewer counts read, is set for viewers
@@ -238,6 +248,8 @@ def _source_select(
             ) e ON e.seen_before = w.viewer_pid
         ) window_rows"""
     dim_cols = [f"{DIMENSIONS[d].column} AS d{i}" for i, d in enumerate(dims)]
+    if source == "viewer_values":
+        dim_cols = ["value AS d0"]
     keys = [f"d{i}" for i in range(len(dims))]
     distinct = [e for e in exprs.values() if _DISTINCT.fullmatch(e)]
     if source in PER_VIEWER and len(distinct) > 1:

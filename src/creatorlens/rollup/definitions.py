@@ -427,18 +427,30 @@ LOOKBACK_DAYS = 365
 # creator; a play as a non-follower (per day, as the audience rollup records it); and the
 # people a breakdown by a viewer's attribute is checked on: viewers who have not opted out
 # of analytics, the minors among them, and those who have.
+# A property with a value splits by it: a play of each video (opted-out viewers included,
+# as in any breakdown by video), and, among viewers who have not opted out, each country,
+# age bucket and gender (the breakdowns by a person's attribute leave opted-out viewers out).
 VIEWER_PROPERTIES = (
-    ("all", "true"),
-    ("follower", "is_follower"),
-    ("non_follower", "NOT is_follower"),
-    ("not_opted_out", "NOT opt_out"),
-    ("minor", "NOT opt_out AND age_bucket = '13-17'"),
-    ("opted_out", "opt_out"),
+    ("all", "true", None),
+    ("follower", "is_follower", None),
+    ("non_follower", "NOT is_follower", None),
+    ("not_opted_out", "NOT opt_out", None),
+    ("minor", "NOT opt_out AND age_bucket = '13-17'", None),
+    ("opted_out", "opt_out", None),
+    ("video", "true", "video_id"),
+    ("country", "NOT opt_out", "country"),
+    ("age", "NOT opt_out", "age_bucket"),
+    ("gender", "NOT opt_out", "gender"),
 )
 PROPERTY = Column("property", "VARCHAR")
+VALUE = Column("value", "VARCHAR")
 PREV_DATE = Column("prev_date", "DATE")
-VIEWER_DAYS_COLUMNS = (CREATOR, PROPERTY, Column("viewer_pid", "UBIGINT"), LOCAL_DATE, PREV_DATE)
-VIEWER_DAY_COUNTS_COLUMNS = (CREATOR, PROPERTY, LOCAL_DATE, PREV_DATE, Column("viewers", "BIGINT"))
+VIEWER_DAYS_COLUMNS = (
+    CREATOR, PROPERTY, VALUE, Column("viewer_pid", "UBIGINT"), LOCAL_DATE, PREV_DATE
+)  # fmt: skip
+VIEWER_DAY_COUNTS_COLUMNS = (
+    CREATOR, PROPERTY, VALUE, LOCAL_DATE, PREV_DATE, Column("viewers", "BIGINT")
+)  # fmt: skip
 
 
 def render_viewer_days(
@@ -450,19 +462,21 @@ def render_viewer_days(
     join the input, so the first recomputed day of each viewer links to the day before it
     that was kept; without, the input must hold every earlier day of the viewers it has.
     """
+    text = dialect_of(dialect).type("VARCHAR")
     days = "\n    UNION\n    ".join(
-        f"SELECT creator_id, '{name}' AS property, viewer_pid, local_date "
-        f"FROM rollup_audience_daily WHERE ({where}) AND {condition}"
-        for name, condition in VIEWER_PROPERTIES
+        f"SELECT creator_id, '{name}' AS property, CAST({value or 'NULL'} AS {text}) AS value, "
+        f"viewer_pid, local_date FROM rollup_audience_daily WHERE ({where}) AND {condition}"
+        for name, condition, value in VIEWER_PROPERTIES
     )
     if prior is not None:
         days += f"""
     UNION
-    SELECT creator_id, property, viewer_pid, max(local_date) FROM {VIEWER_DAYS} WHERE {prior}
-    GROUP BY creator_id, property, viewer_pid"""
-    return f"""SELECT creator_id, property, viewer_pid, local_date,
+    SELECT creator_id, property, value, viewer_pid, max(local_date)
+    FROM {VIEWER_DAYS} WHERE {prior}
+    GROUP BY creator_id, property, value, viewer_pid"""
+    return f"""SELECT creator_id, property, value, viewer_pid, local_date,
        lag(local_date) OVER (
-           PARTITION BY creator_id, property, viewer_pid ORDER BY local_date) AS prev_date
+           PARTITION BY creator_id, property, value, viewer_pid ORDER BY local_date) AS prev_date
 FROM (
     {days}
 ) days"""
@@ -474,10 +488,10 @@ def render_viewer_days_create(dialect: str | Dialect = "duckdb") -> str:
 
 def render_viewer_day_counts(dialect: str | Dialect = "duckdb", *, where: str = "true") -> str:
     """The SELECT counting the `rollup_viewer_days` rows meeting `where` by (creator,
-    property, day, previous day)."""
-    return f"""SELECT creator_id, property, local_date, prev_date, count(*) AS viewers
+    property, value, day, previous day)."""
+    return f"""SELECT creator_id, property, value, local_date, prev_date, count(*) AS viewers
 FROM {VIEWER_DAYS} WHERE {where}
-GROUP BY creator_id, property, local_date, prev_date"""
+GROUP BY creator_id, property, value, local_date, prev_date"""
 
 
 def render_viewer_day_counts_create(dialect: str | Dialect = "duckdb") -> str:
