@@ -453,6 +453,22 @@ VIEWER_DAY_COUNTS_COLUMNS = (
 )  # fmt: skip
 
 
+def render_viewer_day_rows(
+    dialect: str | Dialect = "duckdb",
+    *,
+    where: str = "true",
+    source: str = "rollup_audience_daily",
+) -> str:
+    """The distinct (creator, property, value, viewer, day) of audience rows (`source`:
+    the audience rollup or a part of it) meeting `where`: viewer days without links."""
+    text = dialect_of(dialect).type("VARCHAR")
+    return "\n    UNION\n    ".join(
+        f"SELECT creator_id, '{name}' AS property, CAST({value or 'NULL'} AS {text}) AS value, "
+        f"viewer_pid, local_date FROM {source} WHERE ({where}) AND {condition}"
+        for name, condition, value in VIEWER_PROPERTIES
+    )
+
+
 def render_viewer_days(
     dialect: str | Dialect = "duckdb", *, where: str = "true", prior: str | None = None
 ) -> str:
@@ -462,12 +478,7 @@ def render_viewer_days(
     join the input, so the first recomputed day of each viewer links to the day before it
     that was kept; without, the input must hold every earlier day of the viewers it has.
     """
-    text = dialect_of(dialect).type("VARCHAR")
-    days = "\n    UNION\n    ".join(
-        f"SELECT creator_id, '{name}' AS property, CAST({value or 'NULL'} AS {text}) AS value, "
-        f"viewer_pid, local_date FROM rollup_audience_daily WHERE ({where}) AND {condition}"
-        for name, condition, value in VIEWER_PROPERTIES
-    )
+    days = render_viewer_day_rows(dialect, where=where)
     if prior is not None:
         days += f"""
     UNION

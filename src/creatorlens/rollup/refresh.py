@@ -49,6 +49,7 @@ from creatorlens.rollup.definitions import (
     render_like_seconds_create,
     render_viewer_day_counts,
     render_viewer_day_counts_create,
+    render_viewer_day_rows,
     render_viewer_days,
     render_viewer_days_create,
 )
@@ -224,7 +225,7 @@ def _run(
         con.execute("ROLLBACK")
         raise
     finally:
-        for temp in ("refresh_days", "refresh_creators", "refresh_from", "refresh_like_days"):
+        for temp in ("refresh_days", "refresh_creators", "refresh_like_days"):
             con.execute(f"DROP TABLE IF EXISTS temp.{temp}")
     summary.seconds = time.perf_counter() - started
     return summary
@@ -404,56 +405,91 @@ def _viewer_days(
 ) -> None:
     """Recompute viewer days, and their counts, from the audience rollup just refreshed.
 
-    A changed day also changes the `prev_date` of each of its viewers' later days, so for
-    each refreshed creator every row from its first refreshed day on is recomputed (all of
-    them when `first` is None); each viewer's latest kept day before that is read back
-    from the table, so the first recomputed day links to it however long before it was.
+    A changed day changes the links of the viewers whose days on it changed (a property
+    or value they had there and no longer have, or the other way round), and of no one
+    else: only their rows are recomputed, over their whole history with the creator
+    (every row, when `first` is None). The counts change by the difference between those
+    viewers' old and new rows.
     """
-    if first is None:
-        scope = "SELECT DISTINCT creator_id, NULL::DATE AS first_day FROM rollup_audience_daily"
-    else:
-        scope = "SELECT creator_id, min(local_date) AS first_day FROM refresh_days GROUP BY ALL"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE refresh_from AS {scope}")
-    con.execute(
-        f"""
-        DELETE FROM {VIEWER_DAYS} t USING refresh_from f
-        WHERE t.creator_id = f.creator_id AND t.local_date >= f.first_day
-        """
-    )
-    refreshed = (
-        "creator_id >= $lo AND creator_id <= $hi"
-        " AND creator_id IN (SELECT creator_id FROM refresh_from)"
-    )
-    where = f"{refreshed} AND ($first IS NULL OR local_date >= $first)"
-    # After the delete, a refreshed creator's rows left are all before its first day; only
-    # the viewers with recomputed days need theirs.
-    prior = None
-    if first is not None:
-        prior = (
-            f"{refreshed} AND (creator_id, viewer_pid) IN ("
-            f"SELECT creator_id, viewer_pid FROM rollup_audience_daily WHERE {where})"
-        )
-    select = f"""
-        SELECT v.* FROM ({render_viewer_days(where=where, prior=prior)}) v
-        JOIN refresh_from f ON f.creator_id = v.creator_id
-        WHERE f.first_day IS NULL OR v.local_date >= f.first_day"""
-    con.execute(
-        f"""
-        DELETE FROM {VIEWER_DAY_COUNTS} t USING refresh_from f
-        WHERE t.creator_id = f.creator_id AND t.local_date >= f.first_day
-        """
-    )
-    counts = f"""
-        SELECT c.* FROM ({render_viewer_day_counts(where=where)}) c
-        JOIN refresh_from f ON f.creator_id = c.creator_id
-        WHERE f.first_day IS NULL OR c.local_date >= f.first_day"""
     for table in (VIEWER_DAYS, VIEWER_DAY_COUNTS):
         summary.rows[table] = 0
+    if first is None:
+        for i, (lo, hi) in enumerate(ranges):
+            where = "creator_id >= $lo AND creator_id <= $hi"
+            bound = {"lo": lo, "hi": hi}
+            select = render_viewer_days(where=where)
+            summary.rows[VIEWER_DAYS] += _insert(con, VIEWER_DAYS, select, bound)
+            counts = render_viewer_day_counts(where=where)
+            summary.rows[VIEWER_DAY_COUNTS] += _insert(con, VIEWER_DAY_COUNTS, counts, bound)
+            _report(progress, VIEWER_DAYS, i + 1, len(ranges))
+        return
     for i, (lo, hi) in enumerate(ranges):
-        bound = {"lo": lo, "hi": hi, "first": first}
+        bound = {"lo": lo, "hi": hi}
+        con.execute(_AFFECTED_VIEWERS, bound)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE viewer_days_before AS {_OF_AFFECTED}", bound)
+        con.execute(f"DELETE FROM {VIEWER_DAYS} WHERE {_IN_RANGE_AND_AFFECTED}", bound)
+        select = render_viewer_days(where=_IN_RANGE_AND_AFFECTED)
         summary.rows[VIEWER_DAYS] += _insert(con, VIEWER_DAYS, select, bound)
-        summary.rows[VIEWER_DAY_COUNTS] += _insert(con, VIEWER_DAY_COUNTS, counts, bound)
+        con.execute(_COUNT_CHANGES, bound)
+        con.execute(_NEW_COUNTS, bound)
+        con.execute(
+            f"DELETE FROM {VIEWER_DAY_COUNTS} c USING count_changes d "
+            f"WHERE c.creator_id >= $lo AND c.creator_id <= $hi AND {_SAME_COUNT_KEY}",
+            bound,
+        )
+        summary.rows[VIEWER_DAY_COUNTS] += _insert(
+            con, VIEWER_DAY_COUNTS, "SELECT * FROM new_counts WHERE viewers > 0", bound
+        )
         _report(progress, VIEWER_DAYS, i + 1, len(ranges))
+    for temp in ("affected_viewers", "viewer_days_before", "count_changes", "new_counts"):
+        con.execute(f"DROP TABLE IF EXISTS temp.{temp}")
+
+
+# The (creator, viewer) pairs of a creator range whose viewer days on a recomputed day
+# changed: a (property, value) day they had before (in the viewer days) and no longer have
+# (in the audience rollup, already recomputed), or the other way round.
+_ON_REFRESHED_DAYS = (
+    "creator_id >= $lo AND creator_id <= $hi"
+    " AND (creator_id, local_date) IN (SELECT creator_id, local_date FROM refresh_days)"
+)
+_DAY_ROW = "creator_id, property, value, viewer_pid, local_date"
+_AFFECTED_VIEWERS = f"""
+CREATE OR REPLACE TEMP TABLE affected_viewers AS
+WITH audience AS MATERIALIZED (SELECT * FROM rollup_audience_daily WHERE {_ON_REFRESHED_DAYS}),
+now AS ({render_viewer_day_rows(source="audience")}),
+before AS (SELECT {_DAY_ROW} FROM {VIEWER_DAYS} WHERE {_ON_REFRESHED_DAYS})
+SELECT DISTINCT creator_id, viewer_pid
+FROM ((SELECT * FROM now EXCEPT SELECT * FROM before)
+      UNION ALL
+      (SELECT * FROM before EXCEPT SELECT * FROM now))
+"""
+_AFFECTED = "SELECT creator_id, viewer_pid FROM affected_viewers"
+# The creator range first: the tables are ordered by creator, so its zone maps skip the rest.
+_IN_RANGE_AND_AFFECTED = (
+    f"creator_id >= $lo AND creator_id <= $hi AND (creator_id, viewer_pid) IN ({_AFFECTED})"
+)
+_OF_AFFECTED = f"SELECT * FROM {VIEWER_DAYS} WHERE {_IN_RANGE_AND_AFFECTED}"
+_COUNT_KEY = ("creator_id", "property", "value", "local_date", "prev_date")
+_SAME_COUNT_KEY = " AND ".join(f"c.{k} IS NOT DISTINCT FROM d.{k}" for k in _COUNT_KEY)
+# The change of each count: the affected viewers' new rows minus their old ones.
+_COUNT_CHANGES = f"""
+CREATE OR REPLACE TEMP TABLE count_changes AS
+SELECT {", ".join(_COUNT_KEY)}, sum(change) AS change
+FROM (
+    SELECT {", ".join(_COUNT_KEY)}, 1 AS change FROM ({_OF_AFFECTED})
+    UNION ALL
+    SELECT {", ".join(_COUNT_KEY)}, -1 AS change FROM viewer_days_before
+)
+GROUP BY ALL
+HAVING sum(change) <> 0
+"""
+_NEW_COUNTS = f"""
+CREATE OR REPLACE TEMP TABLE new_counts AS
+SELECT {", ".join(f"d.{k}" for k in _COUNT_KEY)}, coalesce(c.viewers, 0) + d.change AS viewers
+FROM count_changes d
+LEFT JOIN (SELECT * FROM {VIEWER_DAY_COUNTS} WHERE creator_id >= $lo AND creator_id <= $hi) c
+  ON {_SAME_COUNT_KEY}
+"""
 
 
 def _like_seconds(
