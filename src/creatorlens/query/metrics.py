@@ -1,9 +1,9 @@
 """The public metrics and dimensions: names, written definitions and where each is read from.
 
 Names here are part of the public contract (CLI, JSON, REST, third-party API). Each metric
-says, in words, what it counts; `docs/metrics.md` is generated from the same text. A metric
-can be read from several rollups; the runner picks the first whose grain has every
-dimension the query asks for.
+says, in words, what it counts; the README's tables hold the same text (a test checks).
+A metric can be read from several rollups; the runner picks the first whose grain has
+every dimension the query asks for.
 """
 
 from __future__ import annotations
