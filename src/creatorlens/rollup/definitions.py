@@ -411,15 +411,16 @@ def parameters_of(sql: str, values: dict[str, object]) -> dict[str, object]:
 # --- viewer days: derived from the audience rollup ----------------------------------------
 
 # Distinct viewers over a period, without reading each viewer's rows at query time. Each
-# (creator, property, viewer, day) where the viewer played the creator's videos with that
-# property (`VIEWER_PROPERTIES`) carries the viewer's previous such day, however long
+# (creator, property, value, viewer, day) where the viewer played the creator's videos with
+# that property (`VIEWER_PROPERTIES`) carries the viewer's previous such day, however long
 # before (NULL for the first). In a period [s, e], of any length, a viewer's first day is
 # the only one of its rows with `prev_date` NULL or before s: distinct viewers are a count
 # of those rows, and returning viewers the ones whose `prev_date` is on or after s - 365.
-# `rollup_viewer_day_counts` holds these rows counted by (creator, property, day, previous
-# day), so a period's reach is a sum over a few thousand rows instead of a distinct count
-# over every viewer's. (Capping the link at a year would lose a viewer whose first day in
-# the period comes more than a year after a play still within the year before s.)
+# `rollup_viewer_day_counts` holds these rows counted by (creator, property, value, day,
+# previous day), so a period's reach is a sum over a few thousand rows instead of a
+# distinct count over every viewer's. (Capping the link at a year would lose a viewer
+# whose first day in the period comes more than a year after a play still within the year
+# before s.)
 VIEWER_DAYS = "rollup_viewer_days"
 VIEWER_DAY_COUNTS = "rollup_viewer_day_counts"
 LOOKBACK_DAYS = 365
@@ -643,3 +644,7 @@ WHERE c.following"""
 
 def render_follower_spans_create(dialect: str | Dialect = "duckdb") -> str:
     return _create_table(FOLLOWER_SPANS, FOLLOWER_SPANS_COLUMNS, dialect_of(dialect))
+
+
+# The rollups derived from other tables rather than grouped from events.
+DERIVED_TABLES = (VIEWER_DAYS, VIEWER_DAY_COUNTS, LIKE_SECONDS, FOLLOWER_SPANS)

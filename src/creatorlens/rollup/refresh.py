@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 import duckdb
 
 from creatorlens.rollup.definitions import (
+    DERIVED_TABLES,
     FOLLOWER_SPANS,
     LIKE_PLAY_WINDOW_DAYS,
     LIKE_SECONDS,
@@ -225,7 +226,7 @@ def _run(
         con.execute("ROLLBACK")
         raise
     finally:
-        for temp in ("refresh_days", "refresh_creators", "refresh_like_days"):
+        for temp in _TEMP_TABLES:
             con.execute(f"DROP TABLE IF EXISTS temp.{temp}")
     summary.seconds = time.perf_counter() - started
     return summary
@@ -251,7 +252,9 @@ def _compact_follower_watch(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
     con.execute("DELETE FROM follower_watch_daily")
-    # The order of the insert is the point: kept for this statement only.
+    # The order of the insert is the point: kept for this statement only, then the
+    # connection's own setting is back.
+    (preserved,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
     con.execute("SET preserve_insertion_order = true")
     try:
         compacted = con.execute(
@@ -261,10 +264,22 @@ def _compact_follower_watch(con: duckdb.DuckDBPyConnection) -> None:
             """
         ).fetchone()[0]
     finally:
-        con.execute("SET preserve_insertion_order = false")
+        con.execute(f"SET preserve_insertion_order = {bool(preserved)}")
     con.execute("DROP TABLE follower_watch_compacted")
     con.execute("DELETE FROM rollup_watch_state")
     con.execute("INSERT INTO rollup_watch_state VALUES (?)", [compacted])
+
+
+# The temp tables a refresh works with, dropped when it ends, whichever way.
+_TEMP_TABLES = (
+    "refresh_days",
+    "refresh_creators",
+    "refresh_like_days",
+    "affected_viewers",
+    "viewer_days_before",
+    "count_changes",
+    "new_counts",
+)
 
 
 def _rebuild_reason(con: duckdb.DuckDBPyConnection, view_threshold_ms: int) -> str:
@@ -304,7 +319,7 @@ def _rebuild(
         # Dropped, not emptied, so a changed definition also changes the table's columns.
         con.execute(f"DROP TABLE IF EXISTS {rollup.name}")
         con.execute(render_create(rollup))
-    for derived in (VIEWER_DAYS, VIEWER_DAY_COUNTS, LIKE_SECONDS, FOLLOWER_SPANS):
+    for derived in DERIVED_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {derived}")
     create_rollup_tables(con)
     ranges = _creator_ranges(con, "true", {})
@@ -441,8 +456,6 @@ def _viewer_days(
             con, VIEWER_DAY_COUNTS, "SELECT * FROM new_counts WHERE viewers > 0", bound
         )
         _report(progress, VIEWER_DAYS, i + 1, len(ranges))
-    for temp in ("affected_viewers", "viewer_days_before", "count_changes", "new_counts"):
-        con.execute(f"DROP TABLE IF EXISTS temp.{temp}")
 
 
 # The (creator, viewer) pairs of a creator range whose viewer days on a recomputed day
