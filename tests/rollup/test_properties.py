@@ -26,6 +26,7 @@ from creatorlens.ingest import ingest_paths
 from creatorlens.rollup import ROLLUP_TABLES, mark_creators_dirty, rebuild_rollups, refresh_rollups
 from creatorlens.rollup import refresh as refresh_module
 from creatorlens.rollup.definitions import (
+    DERIVED_TABLES,
     FOLLOWER_SPANS,
     LIKE_SECONDS,
     VIEWER_DAY_COUNTS,
@@ -262,7 +263,7 @@ def _opt_out_in_place(db: Store) -> None:
 
 def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, dict[tuple, tuple]]:
     out = {}
-    for name in (*ROLLUP_TABLES, VIEWER_DAYS, VIEWER_DAY_COUNTS, LIKE_SECONDS, FOLLOWER_SPANS):
+    for name in (*ROLLUP_TABLES, *DERIVED_TABLES):
         n = GRAIN[name]
         rows = con.execute(f"SELECT * FROM {name}").fetchall()
         out[name] = {row[:n]: row[n:] for row in rows}

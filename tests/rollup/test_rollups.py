@@ -23,9 +23,9 @@ from creatorlens.rollup import (
 )
 from creatorlens.rollup import refresh as refresh_module
 from creatorlens.rollup.definitions import (
+    DERIVED_TABLES,
     FOLLOWER_SPANS,
     LIKE_SECONDS,
-    VIEWER_DAY_COUNTS,
     VIEWER_DAYS,
     render_like_seconds,
     render_viewer_day_counts,
@@ -153,7 +153,8 @@ def table(db: Path, name: str, columns: str = "*") -> list[tuple]:
 
 
 def snapshot(db: Path) -> dict[str, list[tuple]]:
-    return {name: table(db, name) for name in ROLLUP_TABLES}
+    """Every rollup's rows, derived ones included."""
+    return {name: table(db, name) for name in (*ROLLUP_TABLES, *DERIVED_TABLES)}
 
 
 def pid(db: Path, creator: str, viewer: str) -> int:
@@ -255,9 +256,9 @@ def test_viewer_days_link_each_day_to_the_previous_one_however_long_before(
         (date(2026, 1, 15), date(2025, 10, 2)),  # links to a kept day 105 days before
         (D1, date(2026, 1, 15)),  # a later day's link moved
     ]
-    incremental = table(db, VIEWER_DAYS), table(db, VIEWER_DAY_COUNTS)
+    incremental = snapshot(db)
     rebuild(db)
-    assert (table(db, VIEWER_DAYS), table(db, VIEWER_DAY_COUNTS)) == incremental
+    assert snapshot(db) == incremental
 
 
 def test_likes_are_placed_at_their_position_in_the_play(db: Path, tmp_path: Path) -> None:
@@ -289,9 +290,9 @@ def test_likes_are_placed_at_their_position_in_the_play(db: Path, tmp_path: Path
         ("c2", "v2", D2, 49, 1),
         ("c2", "v2", D2, 60, 1),
     ]
-    incremental = table(db, LIKE_SECONDS)
+    incremental = snapshot(db)
     rebuild(db)
-    assert table(db, LIKE_SECONDS) == incremental
+    assert snapshot(db) == incremental
 
 
 def test_videos_followers_watched_rows_are_merged_and_sorted_by_refresh(
@@ -353,9 +354,9 @@ def test_follower_spans_follow_the_log_and_the_accounts(db: Path, tmp_path: Path
         ("other",),
         ("other",),
     ]
-    incremental = table(db, FOLLOWER_SPANS)
+    incremental = snapshot(db)
     rebuild(db)
-    assert table(db, FOLLOWER_SPANS) == incremental
+    assert snapshot(db) == incremental
 
 
 def test_engaged_daily(db: Path) -> None:
