@@ -7,7 +7,8 @@ JSON and the web page are renderings of the same result.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor, wait
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cache
@@ -107,81 +108,92 @@ def build_dashboard(
     compare: bool = True,
     top_videos: int = 10,
     detail_videos: int = 1,
-    view_threshold_ms: int = 3000,
 ) -> Dashboard:
-    """Assemble the dashboard sections from queries over the rollups.
+    """Assemble the dashboard's panels from queries over the rollups.
 
-    The sections are read on two connections at once (overview and audience; videos and
-    followers), as a dashboard loads its panels in parallel; each keeps its own list of
-    what was withheld, joined in a fixed order, so the result is the same whatever
-    finishes first.
+    Each panel is a task of its own, read on one of two connections at once, as a
+    dashboard loads its panels in parallel; a detailed video's panels are tasks too, queued
+    once the video list is known. Each task keeps its own list of what was withheld, and
+    the lists are joined in a fixed order, so the result is the same whatever finishes
+    first.
     """
-
-    def overview_and_audience(section_ctx: Context):
-        run, withheld = _runner(section_ctx, creator_id, period)
-        summary = run(OVERVIEW_METRICS, compare=compare)
-        daily = run(DAILY_METRICS, ("day",))
+    with _Panels(ctx, creator_id, period) as panels:
+        summary = panels.submit(lambda run: run(OVERVIEW_METRICS, compare=compare))
+        videos = panels.submit(lambda run: _video_list(panels, run, top_videos, detail_videos))
         audience = {
-            dim: _breakdown_rows(run(("reach", "views"), (dim,))) for dim in AUDIENCE_DIMENSIONS
+            dim: panels.submit(
+                lambda run, dim=dim: _breakdown_rows(run(("reach", "views"), (dim,)))
+            )
+            for dim in AUDIENCE_DIMENSIONS
         }
-        sources = run(("plays", "views"), ("source",), order_by=(("plays", "desc"),)).rows
-        return summary, daily, audience, sources, withheld
-
-    def videos_and_followers(section_ctx: Context):
-        run, withheld = _runner(section_ctx, creator_id, period)
-        videos = run(
-            VIDEO_METRICS,
-            ("video",),
-            order_by=(("views", "desc"), ("video", "asc")),
-            limit=top_videos,
-        ).rows
-        meta = _video_meta(section_ctx, [v["video"] for v in videos])
-        for rank, video in enumerate(videos):
-            video.update(meta.get(video["video"], {}))
-            if rank < detail_videos:
-                video.update(_video_detail(section_ctx, run, video, period, view_threshold_ms))
-        followers = _followers(section_ctx, creator_id, period, run, withheld)
-        return videos, followers, withheld
-
-    first, second = _in_parallel(ctx, overview_and_audience, videos_and_followers)
-    summary, daily, audience, sources, overview_withheld = first
-    videos, followers, videos_withheld = second
-    overview = {
-        "totals": summary.totals,
-        "previous": summary.comparison,
-        "change": _change(summary.totals, summary.comparison),
-        "daily": _fill_days(daily.rows, period, DAILY_METRICS),
-        "audience": audience,
-        "traffic_sources": sources,
-    }
-    withheld = [*overview_withheld, *videos_withheld]
-    return Dashboard(creator_id, period, overview, videos, followers, withheld)
+        followers = panels.submit(
+            lambda run: _followers(run.ctx, creator_id, period, run, run.withheld)
+        )
+        daily = panels.submit(lambda run: run(DAILY_METRICS, ("day",)))
+        sources = panels.submit(
+            lambda run: run(("plays", "views"), ("source",), order_by=(("plays", "desc"),)).rows
+        )
+        video_rows, details = videos.result()
+        for video, panel in zip(video_rows, details, strict=False):
+            video.update(_gathered(panel))
+        summary_result = summary.result()
+        overview = {
+            "totals": summary_result.totals,
+            "previous": summary_result.comparison,
+            "change": _change(summary_result.totals, summary_result.comparison),
+            "daily": _fill_days(daily.result().rows, period, DAILY_METRICS),
+            "audience": {dim: task.result() for dim, task in audience.items()},
+            "traffic_sources": sources.result(),
+        }
+        followers_panel = followers.result()
+    order = [summary, daily, *audience.values(), sources, videos, *_flat(details), followers]
+    withheld = [w for task in order for w in task.withheld]
+    return Dashboard(creator_id, period, overview, video_rows, followers_panel, withheld)
 
 
-def _runner(ctx: Context, creator_id: str, period: Period):
-    """A `run(metrics, dimensions, filters, ...)` for one section, and its withheld list."""
-    withheld: list[Withheld] = []
+class _Runner:
+    """`run(metrics, dimensions, filters, ...)` for one panel: its queries and what the
+    privacy policy withheld from them."""
 
-    def run(metrics, dimensions=(), filters=(), **kw):
+    def __init__(self, ctx: Context, creator_id: str, period: Period):
+        self.ctx = ctx
+        self.creator_id = creator_id
+        self.period = period
+        self.withheld: list[Withheld] = []
+
+    def __call__(self, metrics, dimensions=(), filters=(), **kw):
         query = Query(
-            creator_id,
+            self.creator_id,
             tuple(metrics),
-            period,
+            self.period,
             tuple(dimensions),
             tuple(filters),
             compare=kw.pop("compare", False),
-            # A breakdown's totals line is read only where a section shows it.
+            # A breakdown's totals line is read only where a panel shows it.
             totals=kw.pop("totals", not dimensions),
             **kw,
         )
-        result = run_query(ctx, query)
-        withheld.extend(
+        result = run_query(self.ctx, query)
+        self.withheld.extend(
             Withheld(f"{w.what} ({', '.join(dimensions) or 'total'})", w.reason, w.detail)
             for w in result.withheld
         )
         return result
 
-    return run, withheld
+
+class _Task:
+    """A panel being read: its result when done, and what it withheld."""
+
+    def __init__(self, future: Future, runner: _Runner):
+        self._future = future
+        self._runner = runner
+
+    def result(self):
+        return self._future.result()
+
+    @property
+    def withheld(self) -> list[Withheld]:
+        return self._runner.withheld
 
 
 @cache
@@ -189,22 +201,87 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=2, thread_name_prefix="dashboard")
 
 
-def _in_parallel(ctx: Context, *sections):
-    """Run each section with its own connection to the store, two at a time; their
-    results in the order given. The sections share the context's memo."""
-    cursors = []
-    futures = []
-    try:
-        for section in sections:
-            cursor = ctx.con.cursor()
+class _Panels:
+    """The tasks of one dashboard on the two worker threads, each thread reading on a
+    connection (cursor) of its own, opened on its first task and closed when every task of
+    the dashboard has finished. The tasks share the context's memo."""
+
+    def __init__(self, ctx: Context, creator_id: str, period: Period):
+        self.ctx = ctx
+        self.creator_id = creator_id
+        self.period = period
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._cursors: list = []
+        self._futures: list[Future] = []
+
+    def submit(self, panel) -> _Task:
+        """Queue `panel(run)`; `run.ctx` is the worker's context."""
+        runner = _Runner(self.ctx, self.creator_id, self.period)
+
+        def task():
+            runner.ctx = self._worker_ctx()
+            return panel(runner)
+
+        future = _pool().submit(task)
+        with self._lock:
+            self._futures.append(future)
+        return _Task(future, runner)
+
+    def _worker_ctx(self) -> Context:
+        worker = getattr(self._local, "ctx", None)
+        if worker is None:
+            cursor = self.ctx.con.cursor()
             cursor.execute("SET TimeZone = 'UTC'")
-            cursors.append(cursor)
-            futures.append(_pool().submit(section, replace(ctx, con=cursor)))
-    finally:
-        wait(futures)  # every section is done with its cursor before any is closed
-        for cursor in cursors:
+            with self._lock:
+                self._cursors.append(cursor)
+            worker = self._local.ctx = replace(self.ctx, con=cursor)
+        return worker
+
+    def __enter__(self) -> _Panels:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        # Every task, those queued by other tasks included, is done with its cursor
+        # before any cursor is closed.
+        while True:
+            with self._lock:
+                pending = [f for f in self._futures if not f.done()]
+            if not pending:
+                break
+            wait(pending)
+        for cursor in self._cursors:
             cursor.close()
-    return [f.result() for f in futures]
+
+
+def _flat(details: list[dict[str, _Task]]) -> list[_Task]:
+    return [task for panel in details for task in panel.values()]
+
+
+def _gathered(panel: dict[str, _Task]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, task in panel.items():
+        value = task.result()
+        if name == "totals":
+            out.update(value)
+        else:
+            out[name] = value
+    return out
+
+
+def _video_list(
+    panels: _Panels, run: _Runner, top: int, detailed: int
+) -> tuple[list[dict[str, Any]], list[dict[str, _Task]]]:
+    """The top videos with their metadata, and the detail panels of the first `detailed`
+    of them, queued as tasks of their own."""
+    videos = run(
+        VIDEO_METRICS, ("video",), order_by=(("views", "desc"), ("video", "asc")), limit=top
+    ).rows
+    meta = _video_meta(run.ctx, [v["video"] for v in videos])
+    for video in videos:
+        video.update(meta.get(video["video"], {}))
+    details = [_video_detail(panels, v["video"]) for v in videos[:detailed]]
+    return videos, details
 
 
 def _change(now: dict, before: dict | None) -> dict[str, float | None]:
@@ -259,21 +336,31 @@ def _video_meta(ctx: Context, video_ids: list[str]) -> dict[str, dict]:
     }
 
 
-def _video_detail(ctx: Context, run, video: dict, period: Period, threshold: int) -> dict:
-    """Per-video panels: retention, sources, channels, audience, likers."""
-    only = (Filter("video", "is", (video["video"],)),)
-    detail = run(VIDEO_DETAIL_METRICS, (), only).totals
-    video_row = _video_row(ctx, video["video"])
-    likers = visible_likers(ctx.con, video["video"], video_row[0] if video_row else None)
+def _video_detail(panels: _Panels, video_id: str) -> dict[str, _Task]:
+    """Per-video panels (retention, sources, channels, audience, likers), one task each."""
+    only = (Filter("video", "is", (video_id,)),)
+    period = panels.period
+
+    def likers(run: _Runner) -> dict[str, Any]:
+        video_row = _video_row(run.ctx, video_id)
+        found = visible_likers(run.ctx.con, video_id, video_row[0] if video_row else None)
+        return {"named": list(found.named), "others": found.others}
+
+    # The likers list is the longest of these reads: queued first, shown last.
+    likers_task = panels.submit(likers)
     return {
-        **detail,
-        "traffic_sources": run(
-            ("plays", "views"), ("source",), only, order_by=(("plays", "desc"),)
-        ).rows,
-        "share_channels": run(("shares",), ("channel",), only, order_by=(("shares", "desc"),)).rows,
-        "retention": retention_curve(ctx, video["video"], period),
-        "likes_by_second": likes_by_second(ctx, video["video"], period),
-        "likers": {"named": list(likers.named), "others": likers.others},
+        "totals": panels.submit(lambda run: run(VIDEO_DETAIL_METRICS, (), only).totals),
+        "traffic_sources": panels.submit(
+            lambda run: (
+                run(("plays", "views"), ("source",), only, order_by=(("plays", "desc"),)).rows
+            )
+        ),
+        "share_channels": panels.submit(
+            lambda run: run(("shares",), ("channel",), only, order_by=(("shares", "desc"),)).rows
+        ),
+        "retention": panels.submit(lambda run: retention_curve(run.ctx, video_id, period)),
+        "likes_by_second": panels.submit(lambda run: likes_by_second(run.ctx, video_id, period)),
+        "likers": likers_task,
     }
 
 
