@@ -55,6 +55,7 @@ from creatorlens.query.dashboard import Dashboard, build_dashboard
 from creatorlens.query.model import Period, resolve_period
 from creatorlens.rollup.refresh import refresh_rollups
 from creatorlens.store import Store
+from creatorlens.store.database import session_cursor
 
 console = Console(width=None if sys.stdout.isatty() else 150)
 
@@ -179,9 +180,9 @@ class Timed:
     dashboards: dict[str, tuple[Dashboard, Period, str]] = field(default_factory=dict)
 
 
-def dashboard_once(db: Path, creator: str) -> tuple[float, float, Dashboard, Period, str]:
+def dashboard_once(server: Store, creator: str) -> tuple[float, float, Dashboard, Period, str]:
     started = time.perf_counter()
-    with creator_context(db, creator) as (ctx, latest):
+    with creator_context(server, creator) as (ctx, latest):
         period = resolve_period("28d", None, None, latest)
         opened = time.perf_counter() - started
         t0 = time.perf_counter()
@@ -191,13 +192,13 @@ def dashboard_once(db: Path, creator: str) -> tuple[float, float, Dashboard, Per
 
 
 def time_dashboards(
-    db: Path, creators: list[Creator], keep: set[str], bar: Progress, label: str
+    server: Store, creators: list[Creator], keep: set[str], bar: Progress, label: str
 ) -> Timed:
     timed = Timed()
-    dashboard_once(db, creators[0].creator_id)  # warm-up (caches, imports, plans)
+    dashboard_once(server, creators[0].creator_id)  # warm-up (caches, imports, plans)
     task = bar.add_task(f"{label}: dashboards", total=len(creators))
     for c in creators:
-        elapsed, opened, dashboard, period, tz = dashboard_once(db, c.creator_id)
+        elapsed, opened, dashboard, period, tz = dashboard_once(server, c.creator_id)
         timed.seconds.append(elapsed)
         timed.open_seconds.append(opened)
         if c.creator_id in keep:
@@ -596,28 +597,31 @@ def compare_answers(dash: Dashboard, raw: dict[str, Any]) -> tuple[int, int, lis
 
 
 def time_raw(
-    db: Path,
+    server: Store,
     creators: list[Creator],
     timed: Timed,
     bar: Progress,
     label: str,
 ) -> tuple[list[float], int, int, list[str]]:
     seconds, checked, withheld, wrong = [], 0, 0, []
-    with Store.open(db, read_only=True) as store:
+    con = session_cursor(server.con)  # the raw scans read the same warm store
+    try:
         first = creators[0].creator_id
         _, period, tz = timed.dashboards[first]
-        raw_dashboard(store.con, first, tz, period)  # warm-up
+        raw_dashboard(con, first, tz, period)  # warm-up
         task = bar.add_task(f"{label}: raw scans", total=len(creators))
         for c in creators:
             dash, period, tz = timed.dashboards[c.creator_id]
             t0 = time.perf_counter()
-            raw = raw_dashboard(store.con, c.creator_id, tz, period)
+            raw = raw_dashboard(con, c.creator_id, tz, period)
             seconds.append(time.perf_counter() - t0)
             n, held, bad = compare_answers(dash, raw)
             checked += n
             withheld += held
             wrong += bad
             bar.advance(task)
+    finally:
+        con.close()
     return seconds, checked, withheld, wrong
 
 
@@ -692,8 +696,9 @@ def profile(db: Path, creators: list[Creator], repeats: int, label: str) -> Prof
     """Where `build_dashboard` spends its time, by section and statement."""
     log: list[tuple[str, str, float]] = []
     walls = []
+    server = Store.open(db, read_only=True)
     for c in creators:
-        with creator_context(db, c.creator_id) as (ctx, latest):
+        with creator_context(server, c.creator_id) as (ctx, latest):
             period = resolve_period("28d", None, None, latest)
             timing = TimingConnection(ctx.con)
             tctx = type(ctx)(timing, ctx.policy, ctx.secret, ctx.timezone)
@@ -703,6 +708,7 @@ def profile(db: Path, creators: list[Creator], repeats: int, label: str) -> Prof
                 t0 = time.perf_counter()
                 build_dashboard(tctx, c.creator_id, period, compare=True)
                 walls.append(time.perf_counter() - t0)
+    server.close()
     runs = len(walls)
     by_section: dict[str, list[float]] = defaultdict(list)
     by_sql: dict[tuple[str, str], list[float]] = defaultdict(list)
@@ -805,18 +811,14 @@ def main() -> None:
         for n in sizes:
             db = dbs[n]
             label = f"{n / 1e6:g}M"
-            # A connection kept open for the whole run holds the database (and its buffer
-            # pool) in this process; each creator_context attaches to the same instance.
-            with Store.open(db, read_only=True) as store:
-                creators = sample_creators(store.con, args.creators_sample, args.seed)
-            holder = duckdb.connect(str(db), read_only=True)
-            try:
+            # The store is kept open for the whole run, its buffer pool warm, as a server
+            # keeps it; each creator_context reads it on a connection of its own.
+            with Store.open(db, read_only=True) as server:
+                creators = sample_creators(server.con, args.creators_sample, args.seed)
                 raw_sample = spread(creators, args.raw_sample)
                 keep = {c.creator_id for c in raw_sample}
-                timed = time_dashboards(db, creators, keep, bar, label)
-                raw_s, checked, held, wrong = time_raw(db, raw_sample, timed, bar, label)
-            finally:
-                holder.close()
+                timed = time_dashboards(server, creators, keep, bar, label)
+                raw_s, checked, held, wrong = time_raw(server, raw_sample, timed, bar, label)
             checked_total += checked
             withheld_total += held
             failures += wrong

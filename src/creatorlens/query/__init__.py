@@ -14,6 +14,7 @@ from creatorlens.query.model import Filter, Period, Query, QueryError, parse_que
 from creatorlens.query.result import QueryResult, Withheld
 from creatorlens.query.runner import Context, run_query
 from creatorlens.store import Store
+from creatorlens.store.database import session_cursor
 
 __all__ = [
     "Context",
@@ -32,28 +33,31 @@ __all__ = [
 
 @contextmanager
 def creator_context(
-    db: str | Path,
+    db: str | Path | Store,
     creator_id: str,
     *,
     policy: PrivacyPolicy | str | Path | None = None,
     keys: str | Path | None = None,
 ) -> Iterator[tuple[Context, date]]:
-    """Open the store read-only for one creator: the run context and its latest data day.
+    """The run context of one creator and its latest data day.
 
+    `db` is a store file, opened read-only for this context, or a store kept open (as a
+    server keeps it, with its buffer pool warm), read on a connection of the context's own.
     Refuses accounts that are not creator or business accounts, as the platforms do.
     """
     if not isinstance(policy, PrivacyPolicy):
         policy = load_policy(policy)
-    with Store.open(db, read_only=True, keys=keys) as store:
-        ready = store.con.execute(
+    with _opened(db, keys) as store:
+        con = store.con
+        ready = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'rollup_state'"
         ).fetchone()[0]
         if not ready:
             raise UserError(
-                f"{db} has no rollups yet: run `creatorlens refresh --db {db}` "
+                f"{store.path} has no rollups yet: run `creatorlens refresh --db {store.path}` "
                 "(or ingest without --no-rollups)"
             )
-        row = store.con.execute(
+        row = con.execute(
             "SELECT kind, timezone FROM accounts WHERE account_id = ?", [creator_id]
         ).fetchone()
         if row is None:
@@ -61,8 +65,21 @@ def creator_context(
         kind, timezone = row
         require_analytics_account(kind, creator_id)
         secret = KeyRing.load(store.keys_path).noise_secret()
-        ctx = Context(store.con, policy, secret, timezone or "UTC")
+        ctx = Context(con, policy, secret, timezone or "UTC")
         yield ctx, latest_day(ctx, creator_id)
+
+
+@contextmanager
+def _opened(db: str | Path | Store, keys: str | Path | None) -> Iterator[Store]:
+    if isinstance(db, Store):
+        cursor = session_cursor(db.con)
+        try:
+            yield Store(db.path, cursor, db.keys_path)
+        finally:
+            cursor.close()
+    else:
+        with Store.open(db, read_only=True, keys=keys) as store:
+            yield store
 
 
 def latest_day(ctx: Context, creator_id: str) -> date:

@@ -20,6 +20,7 @@ from creatorlens.privacy.suppression import Cell, digest, suppress_breakdown
 from creatorlens.query.model import Filter, Period, Query
 from creatorlens.query.result import Withheld
 from creatorlens.query.runner import Context, follower_cells, followers_clear, run_query
+from creatorlens.store.database import session_cursor
 
 OVERVIEW_METRICS = (
     "views",
@@ -231,8 +232,7 @@ class _Panels:
     def _worker_ctx(self) -> Context:
         worker = getattr(self._local, "ctx", None)
         if worker is None:
-            cursor = self.ctx.con.cursor()
-            cursor.execute("SET TimeZone = 'UTC'")
+            cursor = session_cursor(self.ctx.con)
             with self._lock:
                 self._cursors.append(cursor)
             worker = self._local.ctx = replace(self.ctx, con=cursor)

@@ -55,6 +55,7 @@ from creatorlens.rollup.definitions import (
     render_viewer_days_create,
 )
 from creatorlens.store import Store
+from creatorlens.store.database import ROW_GROUP_SIZE
 
 DEFAULT_VIEW_THRESHOLD_MS = 3_000
 
@@ -98,11 +99,12 @@ CREATE TABLE IF NOT EXISTS rollup_dirty (
 """
 
 
-# A fingerprint of every rollup's SQL and schema: changing a definition rebuilds.
+# A fingerprint of every rollup's SQL, schema and layout: changing any of them rebuilds.
 def definition_texts() -> list[str]:
-    """The SQL and schema of every rollup, derived ones included: what the fingerprint of
-    the definitions in force is taken over."""
+    """The SQL and schema of every rollup, derived ones included, and the row group size
+    they are written in: what the fingerprint of the definitions in force is taken over."""
     return [
+        f"row groups of {ROW_GROUP_SIZE} rows",
         *(render(r) + render_create(r) for r in ROLLUPS),
         render_viewer_days() + render_viewer_days_create(),
         render_viewer_day_counts() + render_viewer_day_counts_create(),

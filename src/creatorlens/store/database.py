@@ -15,6 +15,15 @@ MEMORY_LIMIT = os.environ.get("CREATORLENS_MEMORY_LIMIT", "768MB")
 
 SCHEMA_SQL = files("creatorlens.store").joinpath("schema.sql").read_text()
 
+# Rows per row group (DuckDB's default is 122,880). Zone maps are kept per row group, so a
+# read of one creator's rows from a table ordered by creator decompresses about this many
+# rows per table, however few are its own: a dashboard reads some twenty such slices. The
+# size is a setting of the attached file, not stored in it: every open of the store sets it.
+ROW_GROUP_SIZE = 16_384
+
+# The name the store file is attached under; each connection (cursor) reads it by default.
+CATALOG = "store"
+
 
 class Store:
     """A creatorlens store: a DuckDB connection plus where its pseudonym keys live."""
@@ -32,11 +41,14 @@ class Store:
         path = Path(path)
         if read_only and not path.exists():
             raise UserError(f"no store at {path}")
+        options = f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}" + (", READ_ONLY" if read_only else "")
+        con = duckdb.connect()
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con.execute(f"ATTACH '{_quoted(path)}' AS {CATALOG} ({options})")
         except duckdb.Error as exc:
+            con.close()
             raise UserError(f"cannot open store {path}: {str(exc).splitlines()[0]}") from None
-        con.execute("SET TimeZone = 'UTC'")
+        con.execute(SESSION_SQL)
         # Never spill intermediate results to disk: a batch being pseudonymized holds raw
         # viewer ids, which must not reach any file.
         con.execute("SET temp_directory = ''")
@@ -58,3 +70,19 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# What every connection to the store starts with: the store as its default catalog, and
+# UTC as the session time zone (creator-local times are computed explicitly).
+SESSION_SQL = f"USE {CATALOG}; SET TimeZone = 'UTC'"
+
+
+def session_cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Another connection to the same store (to read on another thread), set up as `con`."""
+    cursor = con.cursor()
+    cursor.execute(SESSION_SQL)
+    return cursor
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
