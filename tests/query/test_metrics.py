@@ -34,10 +34,16 @@ import pytest
 from creatorlens.ingest import ingest_into
 from creatorlens.privacy.likers import visible_likers
 from creatorlens.query import Filter, Query, creator_context, run_query
-from creatorlens.query.dashboard import OVERVIEW_METRICS, likes_by_second, retention_curve
+from creatorlens.query.dashboard import (
+    OVERVIEW_METRICS,
+    build_dashboard,
+    likes_by_second,
+    retention_curve,
+)
 from creatorlens.query.metrics import METRICS
 from creatorlens.query.model import Period
 from creatorlens.query.runner import execute
+from creatorlens.store import Store
 from tests.conftest import write_platform
 from tests.query.conftest import (
     ANA,
@@ -254,6 +260,22 @@ def report(hand_db: Path) -> Report:
 
 def query(metrics, dimensions=(), filters=(), compare=False) -> Query:
     return Query(CREATOR, tuple(metrics), PERIOD, tuple(dimensions), tuple(filters), compare)
+
+
+def test_a_store_kept_open_serves_one_creator_context_after_another(hand_db: Path) -> None:
+    # As a server keeps the store open: each context reads it on a connection of its own,
+    # the dashboard on two more, and closing them leaves the store's connection working.
+    with Store.open(hand_db, read_only=True) as server:
+        for _ in range(2):
+            with creator_context(server, CREATOR) as (context, _latest):
+                result = run_query(context, query(METRICS, compare=True))
+                assert result.totals == shown(TOTALS)
+                assert result.comparison == shown(PREVIOUS_TOTALS)
+                dashboard = build_dashboard(context, CREATOR, PERIOD)
+                assert dashboard.overview["totals"] == {
+                    m: shown(TOTALS)[m] for m in OVERVIEW_METRICS
+                }
+        assert server.con.execute("SELECT count(*) FROM accounts").fetchone()[0] > 0
 
 
 def test_every_metric_has_a_hand_figure() -> None:
