@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from creatorlens.errors import UserError
 from creatorlens.ingest import ingest_into
 from creatorlens.privacy import Likers, is_public_actor, visible_likers
 from creatorlens.store import Store
-from tests.conftest import write_platform
+from tests.conftest import write_ndjson, write_platform
 
 
 def account(account_id: str, *, private: bool = False, kind: str = "personal") -> dict:
@@ -143,6 +144,18 @@ def test_unnamed_likers_never_appear_in_the_result(db: Path) -> None:
         assert canary not in repr(got)
         assert canary not in str(got)
     assert "unliker" not in repr(got) and "tie" not in repr(got)
+
+
+def test_likers_follow_privacy_changes_before_any_refresh(db: Path, tmp_path: Path) -> None:
+    # After the rollups were refreshed, "pub" turns private and "ghost" arrives as a public
+    # account; ingested without a refresh, the list applies the settings in force at once.
+    later = {"updated_at": datetime.now(UTC).isoformat()}  # newer than what is stored
+    changed = [{**account("pub", private=True), **later}, {**account("ghost"), **later}]
+    ingest_into(db, [write_ndjson(tmp_path / "changed.ndjson", changed)], refresh=False)
+    got = likers_of(db)
+    # Newest like first: relike (day 7), priv_ok (day 5, 11:00), ghost (day 5, 10:00).
+    assert got == Likers(named=["relike", "priv_ok", "ghost"], others=len(UNNAMED))
+    assert "pub" not in got.named
 
 
 def test_a_video_nobody_liked_and_an_unknown_video(db: Path) -> None:

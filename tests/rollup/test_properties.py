@@ -29,6 +29,7 @@ from creatorlens.rollup.definitions import (
     DERIVED_TABLES,
     FOLLOWER_SPANS,
     LIKE_SECONDS,
+    LIKER_ACCOUNTS,
     VIEWER_DAY_COUNTS,
     VIEWER_DAYS,
 )
@@ -67,6 +68,7 @@ GRAIN = {
     VIEWER_DAY_COUNTS: 5,
     LIKE_SECONDS: 4,
     FOLLOWER_SPANS: 3,
+    LIKER_ACCOUNTS: 2,
     "rollup_engaged_daily": 4,
     "rollup_retention_daily": 4,
     "rollup_follower_hourly": 3,
@@ -377,6 +379,7 @@ def _expected(con: duckdb.DuckDBPyConnection, threshold: int) -> dict[str, dict[
         **_viewer_days(audience),
         LIKE_SECONDS: _like_seconds(rows, zone_of, duration_of),
         FOLLOWER_SPANS: _follower_spans(con),
+        LIKER_ACCOUNTS: _liker_accounts(con, likes),
         "rollup_engaged_daily": {k: tuple(v) for k, v in engaged.items()},
         "rollup_retention_daily": {k: (v,) for k, v in retention.items()},
         "rollup_follower_hourly": {k: (v,) for k, v in follower_hourly.items()},
@@ -448,6 +451,13 @@ def _like_seconds(rows: list[tuple], zone_of: dict, duration_of: dict) -> dict[t
         day = ts.astimezone(ZoneInfo(zone_of.get(creator, "UTC"))).date()
         out[(creator, video, day, bucket)] += 1
     return {k: (v,) for k, v in out.items()}
+
+
+def _liker_accounts(con: duckdb.DuckDBPyConnection, likes: dict) -> dict[tuple, tuple]:
+    """Each (creator, account) with a like or unlike of the creator's videos, and whether
+    the account is private now (None: no such account)."""
+    private = dict(con.execute("SELECT account_id, is_private FROM accounts").fetchall())
+    return {(c, actor): (private.get(actor),) for c, _video, _day, actor in likes}
 
 
 def _follower_spans(con: duckdb.DuckDBPyConnection) -> dict[tuple, tuple]:

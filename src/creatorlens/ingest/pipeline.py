@@ -35,7 +35,7 @@ from creatorlens.ingest.wire import (
     TARGET_TYPES,
     VIDEO_TYPES,
 )
-from creatorlens.rollup.refresh import mark_creators_dirty
+from creatorlens.rollup.refresh import mark_creators_dirty, sync_liker_privacy
 from creatorlens.store import Store
 
 IS_ANONYMOUS = type_in(ANONYMOUS_TYPES)
@@ -476,6 +476,8 @@ def _store_entity(store: Store, entity: str) -> IngestSummary:
         WHERE excluded.updated_at >= {entity}.updated_at
         """
     )
+    if entity == "accounts":
+        sync_liker_privacy(con, "latest")
     con.execute("DROP TABLE latest")
     if changed_opt_out:
         _apply_opt_out_changes(store, changed_opt_out)

@@ -20,6 +20,8 @@ from creatorlens.errors import UserError
 # nameable when the creator's latest follow of it is on, and the account approved the
 # creator (follow_approve, actor = account, target = creator) at or after that follow
 # began, i.e. after the last unfollow. Ties at one timestamp resolve to "not approved".
+# `{settings}` is a relation of (account_id, is_private) covering every candidate the store
+# knows; an account it does not know is never named.
 _NAMEABLE = """
 creator_follow AS (
     SELECT followee_id AS account_id,
@@ -49,15 +51,22 @@ approved AS (
 ),
 nameable AS (
     SELECT a.account_id
-    FROM accounts a
+    FROM {settings} a
     WHERE a.account_id IN (SELECT account_id FROM candidates)
+      AND a.is_private IS NOT NULL
       AND (NOT a.is_private OR a.account_id IN (SELECT account_id FROM approved))
 )
 """
 
 # Current likers: accounts whose last like/unlike of the video is a like (an unlike at the
-# same instant wins), read from the likes rollup. Named ones newest like first; the rest
-# only counted.
+# same instant wins), read from the likes rollup, their privacy from the creator's own
+# liker accounts (kept current by ingest). Named ones newest like first; the rest only
+# counted.
+_LIKER_SETTINGS = """(
+    SELECT actor_id AS account_id, is_private FROM rollup_liker_accounts
+    WHERE creator_id = $creator
+)"""
+
 _LIKERS = f"""
 WITH last_act AS (
     SELECT actor_id AS account_id,
@@ -71,7 +80,7 @@ candidates AS (
     SELECT account_id, liked AS ts FROM last_act
     WHERE liked IS NOT NULL AND (unliked IS NULL OR liked > unliked)
 ),
-{_NAMEABLE}
+{_NAMEABLE.format(settings=_LIKER_SETTINGS)}
 SELECT coalesce(list(c.account_id ORDER BY c.ts DESC, c.account_id)
                 FILTER (n.account_id IS NOT NULL), []) AS named,
        count(*) FILTER (n.account_id IS NULL) AS others
@@ -81,7 +90,7 @@ LEFT JOIN nameable n ON n.account_id = c.account_id
 
 _PUBLIC_ACTOR = f"""
 WITH candidates AS (SELECT $actor AS account_id),
-{_NAMEABLE}
+{_NAMEABLE.format(settings="accounts")}
 SELECT count(*) > 0 FROM nameable
 """
 

@@ -18,6 +18,7 @@ from creatorlens.rollup.refresh import (
     mark_creators_dirty,
     rebuild_rollups,
     refresh_rollups,
+    sync_liker_privacy,
 )
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "render",
     "render_create",
     "render_input",
+    "sync_liker_privacy",
 ]

@@ -646,5 +646,32 @@ def render_follower_spans_create(dialect: str | Dialect = "duckdb") -> str:
     return _create_table(FOLLOWER_SPANS, FOLLOWER_SPANS_COLUMNS, dialect_of(dialect))
 
 
+# --- liker accounts: who may be named in a creator's likers lists --------------------------
+
+# Every account that liked or unliked a video of the creator, and whether it is private
+# (NULL: the store has no such account). The likers list reads a creator's own rows here
+# rather than the whole accounts table. Refreshes recompute the rows of the creators they
+# touch; between refreshes, ingest keeps `is_private` current as accounts change (see
+# `sync_liker_privacy`), so the privacy rule in force always applies.
+LIKER_ACCOUNTS = "rollup_liker_accounts"
+LIKER_ACCOUNTS_COLUMNS = (
+    CREATOR,
+    Column("actor_id", "VARCHAR"),
+    Column("is_private", "BOOLEAN"),
+)
+
+
+def render_liker_accounts(dialect: str | Dialect = "duckdb") -> str:
+    """The SELECT of every creator's liker accounts from the likes rollup and `accounts`."""
+    dialect_of(dialect)  # one spelling for both engines
+    return """SELECT l.creator_id, l.actor_id, a.is_private
+FROM (SELECT DISTINCT creator_id, actor_id FROM rollup_likes_daily) l
+LEFT JOIN accounts a ON a.account_id = l.actor_id"""
+
+
+def render_liker_accounts_create(dialect: str | Dialect = "duckdb") -> str:
+    return _create_table(LIKER_ACCOUNTS, LIKER_ACCOUNTS_COLUMNS, dialect_of(dialect))
+
+
 # The rollups derived from other tables rather than grouped from events.
-DERIVED_TABLES = (VIEWER_DAYS, VIEWER_DAY_COUNTS, LIKE_SECONDS, FOLLOWER_SPANS)
+DERIVED_TABLES = (VIEWER_DAYS, VIEWER_DAY_COUNTS, LIKE_SECONDS, FOLLOWER_SPANS, LIKER_ACCOUNTS)

@@ -37,6 +37,7 @@ from creatorlens.rollup.definitions import (
     FOLLOWER_SPANS,
     LIKE_PLAY_WINDOW_DAYS,
     LIKE_SECONDS,
+    LIKER_ACCOUNTS,
     ROLLUPS,
     VIEWER_DAY_COUNTS,
     VIEWER_DAYS,
@@ -48,6 +49,8 @@ from creatorlens.rollup.definitions import (
     render_input,
     render_like_seconds,
     render_like_seconds_create,
+    render_liker_accounts,
+    render_liker_accounts_create,
     render_viewer_day_counts,
     render_viewer_day_counts_create,
     render_viewer_day_rows,
@@ -110,6 +113,7 @@ def definition_texts() -> list[str]:
         render_viewer_day_counts() + render_viewer_day_counts_create(),
         render_like_seconds() + render_like_seconds_create(),
         render_follower_spans() + render_follower_spans_create(),
+        render_liker_accounts() + render_liker_accounts_create(),
     ]
 
 
@@ -147,6 +151,7 @@ def create_rollup_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(render_viewer_day_counts_create())
     con.execute(render_like_seconds_create())
     con.execute(render_follower_spans_create())
+    con.execute(render_liker_accounts_create())
     con.execute(_STATE_TABLES)
     con.execute(_DIRTY_TABLE)
 
@@ -328,6 +333,7 @@ def _rebuild(
     _compute(con, ranges, None, {}, view_threshold_ms, summary, progress)
     _viewer_days(con, ranges, None, summary, progress)
     _like_seconds(con, ranges, None, summary, progress)
+    _liker_accounts(con, None, summary, progress)
     con.execute("DELETE FROM rollup_zones")
     con.execute(
         """
@@ -553,6 +559,46 @@ def _like_seconds(
     summary.rows[LIKE_SECONDS] = rows
 
 
+def _liker_accounts(
+    con: duckdb.DuckDBPyConnection,
+    creators: str | None,
+    summary: RefreshSummary,
+    progress: Progress | None,
+) -> None:
+    """Recompute the liker accounts of the creators `creators` selects (all when None),
+    from the likes rollup just refreshed."""
+    select = render_liker_accounts()
+    if creators is not None:
+        con.execute(f"DELETE FROM {LIKER_ACCOUNTS} WHERE creator_id IN ({creators})")
+        select = f"SELECT * FROM ({select}) WHERE creator_id IN ({creators})"
+    summary.rows[LIKER_ACCOUNTS] = _insert(
+        con, LIKER_ACCOUNTS, select, {}, order="creator_id, actor_id"
+    )
+    _report(progress, LIKER_ACCOUNTS, 1, 1)
+
+
+def sync_liker_privacy(con: duckdb.DuckDBPyConnection, accounts: str) -> None:
+    """Carry the stored privacy setting of the accounts listed in table `accounts`
+    (`account_id`) onto the liker accounts, as ingest stores them: a liker who turns
+    private stops being named at once, not at the next refresh. Nothing to do before the
+    first refresh."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
+        [LIKER_ACCOUNTS],
+    ).fetchone()[0]
+    if not exists:
+        return
+    con.execute(
+        f"""
+        UPDATE {LIKER_ACCOUNTS} SET is_private = a.is_private
+        FROM accounts a
+        WHERE {LIKER_ACCOUNTS}.actor_id = a.account_id
+          AND a.account_id IN (SELECT account_id FROM {accounts})
+          AND {LIKER_ACCOUNTS}.is_private IS DISTINCT FROM a.is_private
+        """
+    )
+
+
 def _follower_spans(
     con: duckdb.DuckDBPyConnection,
     summary: RefreshSummary,
@@ -646,6 +692,12 @@ def _refresh(
     _compute(con, ranges, "refresh_days", bounds, view_threshold_ms, summary, progress)
     _viewer_days(con, ranges, first, summary, progress)
     _like_seconds(con, ranges, (first, last), summary, progress)
+    _liker_accounts(
+        con,
+        "SELECT creator_id FROM refresh_creators UNION SELECT creator_id FROM refresh_days",
+        summary,
+        progress,
+    )
 
     con.execute(
         """
