@@ -42,7 +42,7 @@ from creatorlens.query.dashboard import (
 )
 from creatorlens.query.metrics import METRICS
 from creatorlens.query.model import Period
-from creatorlens.query.runner import execute
+from creatorlens.query.runner import execute, execute_batch
 from creatorlens.store import Store
 from tests.conftest import write_platform
 from tests.query.conftest import (
@@ -276,6 +276,31 @@ def test_a_store_kept_open_serves_one_creator_context_after_another(hand_db: Pat
                     m: shown(TOTALS)[m] for m in OVERVIEW_METRICS
                 }
         assert server.con.execute("SELECT count(*) FROM accounts").fetchone()[0] > 0
+
+
+def test_reads_made_together_equal_reads_made_one_by_one(ctx) -> None:
+    # One statement for several queries (as a dashboard panel reads them): dimensions of
+    # every type (a date, an hour, text), filters, a person breakdown and two periods.
+    before = Period(PERIOD.start - (PERIOD.end - PERIOD.start), PERIOD.start, "before")
+    on_v1 = (Filter("video", "is", (V1,)),)
+    reads = [
+        (query(("plays", "views", "reach", "new_viewers")), PERIOD.start, PERIOD.end),
+        (query(("plays", "views", "reach")), before.start, before.end),
+        (query(("plays", "likes", "reach"), ("day",)), PERIOD.start, PERIOD.end),
+        (query(("plays",), ("hour",)), PERIOD.start, PERIOD.end),
+        (query(("reach", "views"), ("country",)), PERIOD.start, PERIOD.end),
+        (query(("plays", "views"), ("source",), on_v1), PERIOD.start, PERIOD.end),
+        (query(("shares",), ("channel",), on_v1), PERIOD.start, PERIOD.end),
+    ]
+    together = execute_batch(ctx, reads)
+    alone = [execute_batch(ctx, [read])[0] for read in reads]
+
+    def unordered(results):  # raw rows come in no order; queries order them later
+        return [(sorted(r.rows, key=repr), r.people) for r in results]
+
+    assert unordered(together) == unordered(alone)
+    assert together[0].rows[0]["plays"] == TOTALS["plays"]
+    assert {type(r["hour"]) for r in together[3].rows} == {int}
 
 
 def test_every_metric_has_a_hand_figure() -> None:

@@ -19,7 +19,13 @@ from creatorlens.privacy.policy import UNKNOWN
 from creatorlens.privacy.suppression import Cell, digest, suppress_breakdown
 from creatorlens.query.model import Filter, Period, Query
 from creatorlens.query.result import Withheld
-from creatorlens.query.runner import Context, follower_cells, followers_clear, run_query
+from creatorlens.query.runner import (
+    Context,
+    follower_cells,
+    followers_clear,
+    prefetch,
+    run_query,
+)
 from creatorlens.store.database import session_cursor
 
 OVERVIEW_METRICS = (
@@ -119,37 +125,39 @@ def build_dashboard(
     first.
     """
     with _Panels(ctx, creator_id, period) as panels:
-        summary = panels.submit(lambda run: run(OVERVIEW_METRICS, compare=compare))
-        videos = panels.submit(lambda run: _video_list(panels, run, top_videos, detail_videos))
-        audience = {
-            dim: panels.submit(
-                lambda run, dim=dim: _breakdown_rows(run(("reach", "views"), (dim,)))
+        overview = panels.submit(
+            lambda run: run.all(
+                summary=run.query(OVERVIEW_METRICS, compare=compare),
+                daily=run.query(DAILY_METRICS, ("day",)),
+                sources=run.query(("plays", "views"), ("source",), order_by=(("plays", "desc"),)),
             )
-            for dim in AUDIENCE_DIMENSIONS
-        }
+        )
+        videos = panels.submit(lambda run: _video_list(panels, run, top_videos, detail_videos))
+        audience = panels.submit(
+            lambda run: run.all(
+                **{dim: run.query(("reach", "views"), (dim,)) for dim in AUDIENCE_DIMENSIONS}
+            )
+        )
         followers = panels.submit(
             lambda run: _followers(run.ctx, creator_id, period, run, run.withheld)
-        )
-        daily = panels.submit(lambda run: run(DAILY_METRICS, ("day",)))
-        sources = panels.submit(
-            lambda run: run(("plays", "views"), ("source",), order_by=(("plays", "desc"),)).rows
         )
         video_rows, details = videos.result()
         for video, panel in zip(video_rows, details, strict=False):
             video.update(_gathered(panel))
-        summary_result = summary.result()
-        overview = {
-            "totals": summary_result.totals,
-            "previous": summary_result.comparison,
-            "change": _change(summary_result.totals, summary_result.comparison),
-            "daily": _fill_days(daily.result().rows, period, DAILY_METRICS),
-            "audience": {dim: task.result() for dim, task in audience.items()},
-            "traffic_sources": sources.result(),
+        read = overview.result()
+        summary = read["summary"]
+        overview_panel = {
+            "totals": summary.totals,
+            "previous": summary.comparison,
+            "change": _change(summary.totals, summary.comparison),
+            "daily": _fill_days(read["daily"].rows, period, DAILY_METRICS),
+            "audience": {dim: _breakdown_rows(r) for dim, r in audience.result().items()},
+            "traffic_sources": read["sources"].rows,
         }
         followers_panel = followers.result()
-    order = [summary, daily, *audience.values(), sources, videos, *_flat(details), followers]
+    order = [overview, audience, videos, *_flat(details), followers]
     withheld = [w for task in order for w in task.withheld]
-    return Dashboard(creator_id, period, overview, video_rows, followers_panel, withheld)
+    return Dashboard(creator_id, period, overview_panel, video_rows, followers_panel, withheld)
 
 
 class _Runner:
@@ -162,8 +170,8 @@ class _Runner:
         self.period = period
         self.withheld: list[Withheld] = []
 
-    def __call__(self, metrics, dimensions=(), filters=(), **kw):
-        query = Query(
+    def query(self, metrics, dimensions=(), filters=(), **kw) -> Query:
+        return Query(
             self.creator_id,
             tuple(metrics),
             self.period,
@@ -174,12 +182,22 @@ class _Runner:
             totals=kw.pop("totals", not dimensions),
             **kw,
         )
+
+    def __call__(self, metrics, dimensions=(), filters=(), **kw):
+        return self.run(self.query(metrics, dimensions, filters, **kw))
+
+    def run(self, query: Query):
         result = run_query(self.ctx, query)
         self.withheld.extend(
-            Withheld(f"{w.what} ({', '.join(dimensions) or 'total'})", w.reason, w.detail)
+            Withheld(f"{w.what} ({', '.join(query.dimensions) or 'total'})", w.reason, w.detail)
             for w in result.withheld
         )
         return result
+
+    def all(self, **queries: Query) -> dict[str, Any]:
+        """Several queries of one panel, their rollup reads made in one statement."""
+        prefetch(self.ctx, list(queries.values()))
+        return {name: self.run(query) for name, query in queries.items()}
 
 
 class _Task:
@@ -259,14 +277,14 @@ def _flat(details: list[dict[str, _Task]]) -> list[_Task]:
 
 
 def _gathered(panel: dict[str, _Task]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, task in panel.items():
-        value = task.result()
-        if name == "totals":
-            out.update(value)
-        else:
-            out[name] = value
-    return out
+    """A detailed video's panels in display order: its figures, retention, likers."""
+    figures = panel["figures"].result()
+    return {
+        **figures.pop("totals"),
+        **figures,
+        **panel["positions"].result(),
+        "likers": panel["likers"].result(),
+    }
 
 
 def _video_list(
@@ -337,7 +355,8 @@ def _video_meta(ctx: Context, video_ids: list[str]) -> dict[str, dict]:
 
 
 def _video_detail(panels: _Panels, video_id: str) -> dict[str, _Task]:
-    """Per-video panels (retention, sources, channels, audience, likers), one task each."""
+    """A video's detail panels as three tasks: its figures (viewers, sources, channels),
+    retention and likes by second, and the likers list."""
     only = (Filter("video", "is", (video_id,)),)
     period = panels.period
 
@@ -346,21 +365,33 @@ def _video_detail(panels: _Panels, video_id: str) -> dict[str, _Task]:
         found = visible_likers(run.ctx.con, video_id, video_row[0] if video_row else None)
         return {"named": list(found.named), "others": found.others}
 
+    def figures(run: _Runner) -> dict[str, Any]:
+        read = run.all(
+            totals=run.query(VIDEO_DETAIL_METRICS, (), only),
+            traffic_sources=run.query(
+                ("plays", "views"), ("source",), only, order_by=(("plays", "desc"),)
+            ),
+            share_channels=run.query(
+                ("shares",), ("channel",), only, order_by=(("shares", "desc"),)
+            ),
+        )
+        return {
+            "totals": read["totals"].totals,
+            "traffic_sources": read["traffic_sources"].rows,
+            "share_channels": read["share_channels"].rows,
+        }
+
+    def positions(run: _Runner) -> dict[str, Any]:
+        return {
+            "retention": retention_curve(run.ctx, video_id, period),
+            "likes_by_second": likes_by_second(run.ctx, video_id, period),
+        }
+
     # The likers list is the longest of these reads: queued first, shown last.
-    likers_task = panels.submit(likers)
     return {
-        "totals": panels.submit(lambda run: run(VIDEO_DETAIL_METRICS, (), only).totals),
-        "traffic_sources": panels.submit(
-            lambda run: (
-                run(("plays", "views"), ("source",), only, order_by=(("plays", "desc"),)).rows
-            )
-        ),
-        "share_channels": panels.submit(
-            lambda run: run(("shares",), ("channel",), only, order_by=(("shares", "desc"),)).rows
-        ),
-        "retention": panels.submit(lambda run: retention_curve(run.ctx, video_id, period)),
-        "likes_by_second": panels.submit(lambda run: likes_by_second(run.ctx, video_id, period)),
-        "likers": likers_task,
+        "likers": panels.submit(likers),
+        "figures": panels.submit(figures),
+        "positions": panels.submit(positions),
     }
 
 
@@ -381,20 +412,39 @@ def _bucket_width(duration: int) -> tuple[float, int]:
     return width, int(-(-duration // width))
 
 
+def _positions(ctx: Context, video_id: str, period: Period) -> dict[str, list[tuple]]:
+    """The video's plays by how far they got and its likes by position in the period, as
+    (bucket, count) rows per rollup: one read for both panels, once per context."""
+
+    def read() -> dict[str, list[tuple]]:
+        creator_id = _video_row(ctx, video_id)[0]
+        rows = ctx.con.execute(
+            """
+            SELECT 'retention', bucket, sum(plays) FROM rollup_retention_daily
+            WHERE creator_id = $c AND video_id = $v AND local_date BETWEEN $s AND $e
+            GROUP BY bucket
+            UNION ALL
+            SELECT 'likes', bucket, sum(likes) FROM rollup_like_seconds
+            WHERE creator_id = $c AND video_id = $v AND local_date BETWEEN $s AND $e
+            GROUP BY bucket
+            """,
+            {"c": creator_id, "v": video_id, "s": period.start, "e": period.end},
+        ).fetchall()
+        out: dict[str, list[tuple]] = {"retention": [], "likes": []}
+        for panel, bucket, n in rows:
+            out[panel].append((bucket, int(n)))
+        return out
+
+    return ctx.once(("positions", video_id, period.start, period.end), read)
+
+
 def retention_curve(ctx: Context, video_id: str, period: Period) -> list[dict[str, Any]]:
     """Share of plays still watching at each second (or 1 % of duration for long videos)."""
     video = _video_row(ctx, video_id)
     if not video:
         return []
-    creator_id, duration = video
-    rows = ctx.con.execute(
-        """
-        SELECT bucket, sum(plays) FROM rollup_retention_daily
-        WHERE creator_id = $c AND video_id = $v AND local_date BETWEEN $s AND $e
-        GROUP BY bucket ORDER BY bucket
-        """,
-        {"c": creator_id, "v": video_id, "s": period.start, "e": period.end},
-    ).fetchall()
+    _, duration = video
+    rows = _positions(ctx, video_id, period)["retention"]
     total = sum(n for _, n in rows)
     if not total:
         return []
@@ -413,22 +463,15 @@ def likes_by_second(ctx: Context, video_id: str, period: Period) -> dict[str, An
     video = _video_row(ctx, video_id)
     if not video:
         return {"seconds": [], "outside_play": 0}
-    creator_id, duration = video
-    rows = ctx.con.execute(
-        """
-        SELECT bucket, sum(likes) FROM rollup_like_seconds
-        WHERE creator_id = $c AND video_id = $v AND local_date BETWEEN $s AND $e
-        GROUP BY bucket
-        """,
-        {"c": creator_id, "v": video_id, "s": period.start, "e": period.end},
-    ).fetchall()
-    placed = {b: int(n) for b, n in rows if b is not None}
+    _, duration = video
+    rows = _positions(ctx, video_id, period)["likes"]
+    placed = {b: n for b, n in rows if b is not None}
     width, buckets = _bucket_width(duration)
     return {
         "seconds": [{"at_ms": int(b * width), "likes": placed.get(b, 0)} for b in range(buckets)]
         if placed
         else [],
-        "outside_play": sum(int(n) for b, n in rows if b is None),
+        "outside_play": sum(n for b, n in rows if b is None),
     }
 
 

@@ -105,17 +105,27 @@ def base_metrics(metrics: tuple[str, ...]) -> list[str]:
 
 
 def execute(ctx: Context, query: Query, start: date, end: date) -> RawResult:
-    """Compute the query's rows and totals for one period, straight from the rollups."""
-    return execute_periods(ctx, query, [(start, end)])[0]
+    """Compute the query's rows and totals for one period, straight from the rollups (or
+    take them as `prefetch` read them ahead)."""
+    ahead = ctx.memo.pop(("raw", query, start, end), None)
+    return ahead if ahead is not None else execute_batch(ctx, [(query, start, end)])[0]
 
 
-def execute_periods(
-    ctx: Context, query: Query, periods: list[tuple[date, date]]
-) -> list[RawResult]:
-    """`execute` for several periods at once: one statement reads them all."""
+@dataclass(frozen=True)
+class _Plan:
+    """How one query is read: its stored metrics grouped by the rollup they come from, the
+    metrics computed apart, and the source counting the people behind each cell (for a
+    person breakdown)."""
+
+    query: Query
+    by_source: dict[str, list[str]]
+    special: list[str]
+    people: str | None
+
+
+def _plan(query: Query) -> _Plan:
     dims = query.dimensions
     used = set(dims) | {f.dimension for f in query.filters}
-    person = involves_person(query)
     by_source: dict[str, list[str]] = defaultdict(list)
     special: list[str] = []
     for name in base_metrics(query.metrics):
@@ -124,23 +134,31 @@ def execute_periods(
             special.append(name)
             continue
         by_source[metric.source_for(used, dims) or ""].append(name)
-    # The people behind each cell: from the viewer-day counts when they answer the query's
-    # breakdown (its reach is read there), else from the audience rollup.
-    people = "viewer_values" if "viewer_values" in by_source else "audience"
-    if person:
+    people = None
+    if involves_person(query):
+        # The people behind each cell: from the viewer-day counts when they answer the
+        # query's breakdown (its reach is read there), else from the audience rollup.
+        people = "viewer_values" if "viewer_values" in by_source else "audience"
         by_source.setdefault(people, [])
+    return _Plan(query, dict(by_source), special, people)
 
-    merged: list[dict[tuple, Row]] = [{} for _ in periods]
-    people_in: list[dict[tuple, int]] = [{} for _ in periods]
-    for p, key, row in _source_rows(ctx.con, query, by_source, periods, people if person else None):
-        target = merged[p].setdefault(key, dict(zip(dims, key, strict=True)))
+
+def execute_batch(ctx: Context, reads: list[tuple[Query, date, date]]) -> list[RawResult]:
+    """`execute` for several (query, start, end) at once: one statement reads them all."""
+    plans = [_plan(query) for query, _, _ in reads]
+    merged: list[dict[tuple, Row]] = [{} for _ in reads]
+    people_in: list[dict[tuple, int]] = [{} for _ in reads]
+    periods = [(start, end) for _, start, end in reads]
+    for r, key, row in _source_rows(ctx.con, plans, periods):
+        dims = plans[r].query.dimensions
+        target = merged[r].setdefault(key, dict(zip(dims, key, strict=True)))
         if "_people" in row:
-            people_in[p][key] = row.pop("_people")
+            people_in[r][key] = row.pop("_people")
         target.update(row)
     results = []
-    for p, (_, end) in enumerate(periods):
-        rows = list(merged[p].values())
-        for name in special:
+    for r, ((query, _, end), plan) in enumerate(zip(reads, plans, strict=True)):
+        rows = list(merged[r].values())
+        for name in plan.special:
             if name == "followers_total":
                 total = followers_total(ctx, query.creator_id, end)
                 for row in rows or [{}]:
@@ -153,58 +171,61 @@ def execute_periods(
                     row[name] = derive(name, row)
             for name in base_metrics(query.metrics):
                 row.setdefault(name, 0)
-        results.append(RawResult(rows=rows, totals={}, people=people_in[p]))
+        results.append(RawResult(rows=rows, totals={}, people=people_in[r]))
     return results
 
 
 def _source_rows(
-    con: duckdb.DuckDBPyConnection,
-    query: Query,
-    by_source: dict[str, list[str]],
-    periods: list[tuple[date, date]],
-    people: str | None,
+    con: duckdb.DuckDBPyConnection, plans: list[_Plan], periods: list[tuple[date, date]]
 ):
-    """Read every source's metrics for every period in one statement (a UNION ALL, one
-    branch per rollup and period, each row tagged with its branch) and yield
-    (period index, dimension key, metrics). For a person breakdown, `people` names the
-    source that also counts the people behind each cell (`_people`)."""
-    dims = query.dimensions
-    sources = list(by_source)
-    if not sources:
-        return
-    columns = [f"m_{n}" for names in by_source.values() for n in names]
-    if people:
-        columns.append("_people")
-    branches, params = [], {}
-    for p, (start, end) in enumerate(periods):
-        for i, source in enumerate(sources):
+    """Read every source's metrics for every read in one statement (a UNION ALL, one
+    branch per read and rollup, each row tagged with its branch) and yield (read index,
+    dimension key, metrics). Dimension columns are named by dimension (`dim_<name>`) and
+    metric columns by metric (`m_<name>`), NULL where a branch has none; a person
+    breakdown's people source also counts the people behind each cell (`_people`)."""
+    branches, params, tags = [], {}, []
+    dim_names: list[str] = []
+    columns: list[str] = []
+    for plan in plans:
+        dim_names += [d for d in plan.query.dimensions if d not in dim_names]
+        columns += [f"m_{n}" for ns in plan.by_source.values() for n in ns]
+        if plan.people:
+            columns.append("_people")
+    columns = list(dict.fromkeys(columns))
+    for r, (plan, (start, end)) in enumerate(zip(plans, periods, strict=True)):
+        dims = plan.query.dimensions
+        for source, names in plan.by_source.items():
             sql, branch_params, produced = _source_select(
-                query, source, by_source[source], start, end, people
+                plan.query, source, names, start, end, plan.people
             )
-            # Each period binds its own dates; the other parameters are the same values.
-            sql = _PERIOD_PARAMETER.sub(lambda m, p=p: f"${m[1]}_{p}", sql)
-            params.update(
-                {f"{k}_{p}" if k in _PERIOD_NAMES else k: v for k, v in branch_params.items()}
+            # Each read binds its own values: every parameter is renamed for it.
+            sql = re.sub(
+                r"\$(\w+)\b",
+                lambda m, r=r, own=branch_params: f"${m[1]}_{r}" if m[1] in own else m[0],
+                sql,
             )
-            outer = [f"d{j}" for j in range(len(dims))] + [f"{p * len(sources) + i} AS src"]
+            params.update({f"{k}_{r}": v for k, v in branch_params.items()})
+            outer = [f"{len(tags)} AS src"]
+            outer += [
+                f"d{dims.index(d)} AS dim_{d}" if d in dims else f"NULL AS dim_{d}"
+                for d in dim_names
+            ]
             outer += [c if c in produced else f"NULL AS {c}" for c in columns]
-            branches.append(f"SELECT {', '.join(outer)} FROM ({sql}) b{p}_{i}")
+            branches.append(f"SELECT {', '.join(outer)} FROM ({sql}) b{len(tags)}")
+            tags.append((r, source))
+    if not branches:
+        return
     cursor = con.execute("\nUNION ALL\n".join(branches), params)
     names = [d[0] for d in cursor.description]
     for values in cursor.fetchall():
         record = dict(zip(names, values, strict=True))
-        p, i = divmod(record["src"], len(sources))
-        source = sources[i]
-        key = tuple(_plain(record[f"d{j}"]) for j in range(len(dims)))
-        row = {n: _plain(record[f"m_{n}"]) for n in by_source[source]}
-        if "_people" in record and source == people:
+        r, source = tags[record["src"]]
+        plan = plans[r]
+        key = tuple(_plain(record[f"dim_{d}"]) for d in plan.query.dimensions)
+        row = {n: _plain(record[f"m_{n}"]) for n in plan.by_source[source]}
+        if source == plan.people:
             row["_people"] = record["_people"]
-        yield p, key, row
-
-
-# The parameters that differ from one period to another.
-_PERIOD_NAMES = ("start", "end", "lookback")
-_PERIOD_PARAMETER = re.compile(r"\$(" + "|".join(_PERIOD_NAMES) + r")\b")
+        yield r, key, row
 
 
 # Per-viewer rollups: distinct viewers are counted in two steps there (see _source_select).
@@ -331,8 +352,7 @@ class Context:
 
 def run_query(ctx: Context, query: Query) -> QueryResult:
     """Run a query and return only what the privacy policy lets the creator see."""
-    if query.compare and not involves_person(query):
-        _read_both_periods(ctx, query)
+    prefetch(ctx, [query])
     result = _protected(ctx, query, query.period.start, query.period.end)
     comparison = None
     if query.compare:
@@ -342,20 +362,52 @@ def run_query(ctx: Context, query: Query) -> QueryResult:
     return QueryResult(query, rows, result.totals, comparison, result.withheld)
 
 
-def _read_both_periods(ctx: Context, query: Query) -> None:
-    """Read the totals of the period and of the one before in one statement, for
-    `_totals_read` to find (the comparison's figures go through the same policy after)."""
-    totals = totals_query(query)
-    periods = [(query.period.start, query.period.end)]
-    previous = query.period.previous()
-    periods.append((previous.start, previous.end))
-    for (start, end), raw in zip(periods, execute_periods(ctx, totals, periods), strict=True):
-        ctx.memo[("totals", totals, start, end)] = raw
+def prefetch(ctx: Context, queries: list[Query]) -> None:
+    """Read ahead, in one statement, every rollup read that running `queries` will make
+    (rows, totals line, comparison period) and that is not read ahead yet; `execute`
+    takes them from the context. Nothing leaves here: each query's figures still go
+    through the privacy policy when it runs."""
+    for creator_id in {q.creator_id for q in queries}:
+        # Follower counts at each end a query splits by followers at (or shows).
+        ends = {
+            period.end
+            for q in queries
+            if q.creator_id == creator_id and _needs_followers(q)
+            for period in (q.period, *([q.period.previous()] if q.compare else []))
+        }
+        read_followers_totals(ctx, creator_id, ends)
+    reads = [r for q in queries for r in _reads(q) if ("raw", *r) not in ctx.memo]
+    reads = list(dict.fromkeys(reads))
+    if len(reads) < 2:
+        return  # one read: `execute` makes it when it is needed
+    for read, raw in zip(reads, execute_batch(ctx, reads), strict=True):
+        ctx.memo[("raw", *read)] = raw
 
 
-def _totals_read(ctx: Context, query: Query, start: date, end: date) -> RawResult:
-    """A totals query's raw result: read ahead by `_read_both_periods`, else now."""
-    return ctx.memo.pop(("totals", query, start, end), None) or execute(ctx, query, start, end)
+def _needs_followers(query: Query) -> bool:
+    used = set(query.dimensions) | {f.dimension for f in query.filters}
+    return "follower_status" in used or any(
+        m in FOLLOWER_SCOPED or m == "followers_total" for m in query.metrics
+    )
+
+
+def _reads(query: Query) -> list[tuple[Query, date, date]]:
+    """The (query, start, end) reads that `run_query(query)` passes to `execute`."""
+    periods = [query.period, *([query.period.previous()] if query.compare else [])]
+    out = []
+    for period in periods:
+        start, end = period.start, period.end
+        if involves_person(query):
+            if any(DIMENSIONS[d].person for d in query.dimensions):
+                out.append((query, start, end))
+            else:
+                out.append((totals_query(query), start, end))
+            continue
+        if query.dimensions:
+            out.append((query, start, end))
+        if query.totals or not query.dimensions:
+            out.append((totals_query(query), start, end))
+    return out
 
 
 def _ordered(query: Query, rows: list[Row]) -> list[Row]:
@@ -391,11 +443,14 @@ CASE WHEN a.birth_year IS NULL THEN NULL
 
 
 # A follower span of creator $c that is open at the end of day $end in time zone $tz.
-_FOLLOWING_AT_END = """
-a.creator_id = $c
-AND a.since < timezone($tz, ($end + INTERVAL 1 DAY)::TIMESTAMP)
-AND (a.until IS NULL OR a.until >= timezone($tz, ($end + INTERVAL 1 DAY)::TIMESTAMP))
-"""
+def _open_at(end: str) -> str:
+    """A follower span (`a`) open at the end of the day bound to parameter `end`, in the
+    creator's time zone (`$tz`)."""
+    midnight = f"timezone($tz, (${end} + INTERVAL 1 DAY)::TIMESTAMP)"
+    return f"a.since < {midnight} AND (a.until IS NULL OR a.until >= {midnight})"
+
+
+_FOLLOWING_AT_END = f"a.creator_id = $c AND {_open_at('end')}"
 
 
 def follower_cells(
@@ -456,6 +511,21 @@ def followers_total(ctx: Context, creator_id: str, end: date) -> int:
     )
 
 
+def read_followers_totals(ctx: Context, creator_id: str, ends: set[date]) -> None:
+    """`followers_total` at several ends not read yet, in one statement."""
+    missing = sorted(e for e in ends if ("followers total", creator_id, e) not in ctx.memo)
+    if len(missing) < 2:
+        return
+    counts = ", ".join(f"count(*) FILTER ({_open_at(f'end{i}')})" for i in range(len(missing)))
+    params = {"c": creator_id, "tz": ctx.timezone}
+    params.update({f"end{i}": end for i, end in enumerate(missing)})
+    row = ctx.con.execute(
+        f"SELECT {counts} FROM rollup_follower_spans a WHERE a.creator_id = $c", params
+    ).fetchone()
+    for end, total in zip(missing, row, strict=True):
+        ctx.memo[("followers total", creator_id, end)] = int(total)
+
+
 def followers_clear(ctx: Context, creator_id: str, end: date) -> bool:
     """Whether the creator's followers at `end` are numerous enough (protected) to split by."""
     return population_clears(
@@ -488,7 +558,7 @@ def _unscoped(ctx: Context, query: Query, start: date, end: date) -> QueryResult
         rows = [_public(query, r) for r in execute(ctx, query, start, end).rows]
     totals: Row = {}
     if query.totals or not query.dimensions:
-        raw = _totals_read(ctx, totals_query(query), start, end).rows
+        raw = execute(ctx, totals_query(query), start, end).rows
         totals = _public(query, raw[0] if raw else {m: 0 for m in query.metrics})
     return QueryResult(query, rows, totals)
 
