@@ -180,18 +180,15 @@ def _source_rows(
 ):
     """Read every source's metrics for every read in one statement (a UNION ALL, one
     branch per read and rollup, each row tagged with its branch) and yield (read index,
-    dimension key, metrics). Dimension columns are named by dimension (`dim_<name>`) and
-    metric columns by metric (`m_<name>`), NULL where a branch has none; a person
-    breakdown's people source also counts the people behind each cell (`_people`)."""
+    dimension key, metrics). Dimension columns are named by dimension (`dim_<name>`), NULL
+    where a branch has none; each branch's counts come as one list, in the order of its
+    metrics, a person breakdown's people source adding the people behind each cell
+    (`_people`) last. (Columns of every metric, NULL-padded, would make DuckDB bind and
+    plan hundreds of expressions for a dashboard panel.)"""
     branches, params, tags = [], {}, []
     dim_names: list[str] = []
-    columns: list[str] = []
     for plan in plans:
         dim_names += [d for d in plan.query.dimensions if d not in dim_names]
-        columns += [f"m_{n}" for ns in plan.by_source.values() for n in ns]
-        if plan.people:
-            columns.append("_people")
-    columns = list(dict.fromkeys(columns))
     for r, (plan, (start, end)) in enumerate(zip(plans, periods, strict=True)):
         dims = plan.query.dimensions
         for source, names in plan.by_source.items():
@@ -210,7 +207,8 @@ def _source_rows(
                 f"d{dims.index(d)} AS dim_{d}" if d in dims else f"NULL AS dim_{d}"
                 for d in dim_names
             ]
-            outer += [c if c in produced else f"NULL AS {c}" for c in columns]
+            counts = [f"m_{n}" for n in names] + (["_people"] if "_people" in produced else [])
+            outer.append(f"[{', '.join(counts)}]::HUGEINT[] AS counts")
             branches.append(f"SELECT {', '.join(outer)} FROM ({sql}) b{len(tags)}")
             tags.append((r, source))
     if not branches:
@@ -222,9 +220,11 @@ def _source_rows(
         r, source = tags[record["src"]]
         plan = plans[r]
         key = tuple(_plain(record[f"dim_{d}"]) for d in plan.query.dimensions)
-        row = {n: _plain(record[f"m_{n}"]) for n in plan.by_source[source]}
+        metrics = plan.by_source[source]
+        counts = record["counts"]
+        row = {n: _plain(v) for n, v in zip(metrics, counts, strict=False)}
         if source == plan.people:
-            row["_people"] = record["_people"]
+            row["_people"] = counts[len(metrics)]
         yield r, key, row
 
 
