@@ -102,12 +102,23 @@ CREATE TABLE IF NOT EXISTS rollup_dirty (
 """
 
 
+# The order rows are written in, so that zone maps prune a creator's reads: by creator and
+# day, and for the viewer-day tables by property first (a read asks for one property, or a
+# few, of a period).
+ROW_ORDER = {
+    VIEWER_DAYS: "creator_id, property, local_date",
+    VIEWER_DAY_COUNTS: "creator_id, property, local_date",
+    LIKER_ACCOUNTS: "creator_id, actor_id",
+    FOLLOWER_SPANS: "creator_id, since",
+}
+
+
 # A fingerprint of every rollup's SQL, schema and layout: changing any of them rebuilds.
 def definition_texts() -> list[str]:
     """The SQL and schema of every rollup, derived ones included, and the row group size
     they are written in: what the fingerprint of the definitions in force is taken over."""
     return [
-        f"row groups of {ROW_GROUP_SIZE} rows",
+        f"row groups of {ROW_GROUP_SIZE} rows, rows ordered by {sorted(ROW_ORDER.items())}",
         *(render(r) + render_create(r) for r in ROLLUPS),
         render_viewer_days() + render_viewer_days_create(),
         render_viewer_day_counts() + render_viewer_day_counts_create(),
@@ -408,13 +419,10 @@ def _compute(
 
 
 def _insert(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    select: str,
-    params: dict[str, object],
-    order: str = "creator_id, local_date",
+    con: duckdb.DuckDBPyConnection, table: str, select: str, params: dict[str, object]
 ) -> int:
-    """Insert a rollup's rows ordered by creator and day, so zone maps prune reads."""
+    """Insert a rollup's rows in the table's `ROW_ORDER` (by creator and day by default)."""
+    order = ROW_ORDER.get(table, "creator_id, local_date")
     sql = f"INSERT INTO {table} SELECT * FROM (\n{select}\n) ORDER BY {order}"
     return con.execute(sql, parameters_of(sql, params)).fetchone()[0]
 
@@ -571,9 +579,7 @@ def _liker_accounts(
     if creators is not None:
         con.execute(f"DELETE FROM {LIKER_ACCOUNTS} WHERE creator_id IN ({creators})")
         select = f"SELECT * FROM ({select}) WHERE creator_id IN ({creators})"
-    summary.rows[LIKER_ACCOUNTS] = _insert(
-        con, LIKER_ACCOUNTS, select, {}, order="creator_id, actor_id"
-    )
+    summary.rows[LIKER_ACCOUNTS] = _insert(con, LIKER_ACCOUNTS, select, {})
     _report(progress, LIKER_ACCOUNTS, 1, 1)
 
 
@@ -620,7 +626,7 @@ def _follower_spans(
         return
     con.execute(f"DELETE FROM {FOLLOWER_SPANS}")
     select = render_follower_spans()
-    summary.rows[FOLLOWER_SPANS] = _insert(con, FOLLOWER_SPANS, select, {}, "creator_id, since")
+    summary.rows[FOLLOWER_SPANS] = _insert(con, FOLLOWER_SPANS, select, {})
     con.execute("DELETE FROM rollup_spans_state")
     con.execute("INSERT INTO rollup_spans_state VALUES (?, ?)", list(seen))
     _report(progress, FOLLOWER_SPANS, 1, 1)
