@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from itertools import pairwise
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -159,20 +158,19 @@ def execute_batch(ctx: Context, reads: list[tuple[Query, date, date]]) -> list[R
     results = []
     for r, ((query, _, end), plan) in enumerate(zip(reads, plans, strict=True)):
         rows = list(merged[r].values())
-        if not query.dimensions and not rows:
-            rows = [{}]  # a period with nothing in it still has its totals line
         for name in plan.special:
             if name == "followers_total":
                 total = followers_total(ctx, query.creator_id, end)
-                for row in rows:
+                for row in rows or [{}]:
                     row["followers_total"] = total
+                if not rows:
+                    rows = [{"followers_total": total}]
         for row in rows:
-            for name in base_metrics(query.metrics):
-                if row.get(name) is None:
-                    row[name] = 0  # nothing counted (no row, or a sum over no rows)
             for name in query.metrics:
                 if name in DERIVED:
                     row[name] = derive(name, row)
+            for name in base_metrics(query.metrics):
+                row.setdefault(name, 0)
         results.append(RawResult(rows=rows, totals={}, people=people_in[r]))
     return results
 
@@ -191,39 +189,35 @@ def _source_rows(
     dim_names: list[str] = []
     for plan in plans:
         dim_names += [d for d in plan.query.dimensions if d not in dim_names]
-    for rs, source in _branches(plans, periods):
-        plan = plans[rs[0]]
+    for r, (plan, (start, end)) in enumerate(zip(plans, periods, strict=True)):
         dims = plan.query.dimensions
-        spans = [periods[r] for r in rs]
-        names = plan.by_source[source]
-        start, end = min(a for a, _ in spans), max(b for _, b in spans)
-        sql, branch_params, produced = _source_select(
-            plan.query, source, names, start, end, plan.people, spans if len(rs) > 1 else None
-        )
-        # Each branch binds its own values: every parameter is renamed for it.
-        b = len(tags)
-        sql = re.sub(
-            r"\$(\w+)\b",
-            lambda m, b=b, own=branch_params: f"${m[1]}_{b}" if m[1] in own else m[0],
-            sql,
-        )
-        params.update({f"{k}_{b}": v for k, v in branch_params.items()})
-        outer = [f"{b} AS src", "period" if len(rs) > 1 else "NULL AS period"]
-        outer += [
-            f"d{dims.index(d)} AS dim_{d}" if d in dims else f"NULL AS dim_{d}" for d in dim_names
-        ]
-        counts = [f"m_{n}" for n in names] + (["_people"] if "_people" in produced else [])
-        outer.append(f"[{', '.join(counts)}]::HUGEINT[] AS counts")
-        branches.append(f"SELECT {', '.join(outer)} FROM ({sql}) b{b}")
-        tags.append((rs, source))
+        for source, names in plan.by_source.items():
+            sql, branch_params, produced = _source_select(
+                plan.query, source, names, start, end, plan.people
+            )
+            # Each read binds its own values: every parameter is renamed for it.
+            sql = re.sub(
+                r"\$(\w+)\b",
+                lambda m, r=r, own=branch_params: f"${m[1]}_{r}" if m[1] in own else m[0],
+                sql,
+            )
+            params.update({f"{k}_{r}": v for k, v in branch_params.items()})
+            outer = [f"{len(tags)} AS src"]
+            outer += [
+                f"d{dims.index(d)} AS dim_{d}" if d in dims else f"NULL AS dim_{d}"
+                for d in dim_names
+            ]
+            counts = [f"m_{n}" for n in names] + (["_people"] if "_people" in produced else [])
+            outer.append(f"[{', '.join(counts)}]::HUGEINT[] AS counts")
+            branches.append(f"SELECT {', '.join(outer)} FROM ({sql}) b{len(tags)}")
+            tags.append((r, source))
     if not branches:
         return
     cursor = con.execute("\nUNION ALL\n".join(branches), params)
     names = [d[0] for d in cursor.description]
     for values in cursor.fetchall():
         record = dict(zip(names, values, strict=True))
-        rs, source = tags[record["src"]]
-        r = rs[record["period"] or 0]
+        r, source = tags[record["src"]]
         plan = plans[r]
         key = tuple(_plain(record[f"dim_{d}"]) for d in plan.query.dimensions)
         metrics = plan.by_source[source]
@@ -232,25 +226,6 @@ def _source_rows(
         if source == plan.people:
             row["_people"] = counts[len(metrics)]
         yield r, key, row
-
-
-def _branches(plans: list[_Plan], periods: list[tuple[date, date]]):
-    """The branches of a batched read: (read indices, source). Reads of one query over
-    disjoint periods (a period and the one it is compared with) share a branch per
-    source, grouped by period; a source that joins per-period viewers cannot."""
-    groups: dict[Query, list[int]] = {}
-    for r, plan in enumerate(plans):
-        groups.setdefault(plan.query, []).append(r)
-    for rs in groups.values():
-        plan = plans[rs[0]]
-        spans = sorted(periods[r] for r in rs)
-        disjoint = all(a[1] < b[0] for a, b in pairwise(spans))
-        for source, names in plan.by_source.items():
-            joins_viewers = any("seen_before" in dict(METRICS[n].sources)[source] for n in names)
-            if len(rs) > 1 and disjoint and not joins_viewers:
-                yield rs, source
-            else:
-                yield from (([r], source) for r in rs)
 
 
 # Per-viewer rollups: distinct viewers are counted in two steps there (see _source_select).
@@ -266,34 +241,12 @@ def _source_select(
     start: date,
     end: date,
     people: str | None,
-    periods: list[tuple[date, date]] | None = None,
 ) -> tuple[str, dict[str, Any], set[str]]:
-    """One source's SELECT of dimension columns d0.. and metric columns m_<name>.
-
-    With `periods` (disjoint, within start..end), the rows of every period are read at
-    once and grouped by period as well, in column `period` (its index), each metric
-    measured against its own period's start."""
+    """One source's SELECT of dimension columns d0.. and metric columns m_<name>."""
     table = SOURCES[source][0]
     dims = query.dimensions
     where, params = _where(query, start, end, people is not None and source == "audience")
     exprs = {f"m_{n}": dict(METRICS[n].sources)[source] for n in names}
-    period_key = []
-    if periods:
-        period_key = [f"{_per_period(periods, str)} AS period"]
-        where += f" AND {_per_period(periods, str)} IS NOT NULL"
-        starts = _per_period(periods, lambda i: f"$start_p{i}")
-        lookbacks = _per_period(periods, lambda i: f"$lookback_p{i}")
-        exprs = {
-            c: e.replace("$start", starts).replace("$lookback", lookbacks) for c, e in exprs.items()
-        }
-        for i, (p_start, p_end) in enumerate(periods):
-            params.update(
-                {
-                    f"start_p{i}": p_start,
-                    f"end_p{i}": p_end,
-                    f"lookback_p{i}": p_start - timedelta(days=LOOKBACK_DAYS),
-                }
-            )
     if source == people:
         exprs["_people"] = (
             first_days(None) if source == "viewer_values" else "count(DISTINCT viewer_pid)"
@@ -319,29 +272,16 @@ def _source_select(
     if source == "viewer_values":
         dim_cols = ["value AS d0"]
     keys = [f"d{i}" for i in range(len(dims))]
-    if period_key:
-        dim_cols += period_key
-        keys.append("period")
     distinct = [e for e in exprs.values() if _DISTINCT.fullmatch(e)]
     if source in PER_VIEWER and len(distinct) > 1:
         sql = _two_step(rows, where, dim_cols, keys, exprs)
     else:
-        group = f"GROUP BY {', '.join(keys)}" if keys else ""
+        group = f"GROUP BY {', '.join(keys)}" if dims else ""
         select = ", ".join(dim_cols + [f"{e} AS {c}" for c, e in exprs.items()]) or "1"
         sql = f"SELECT {select} FROM {rows} WHERE {where} {group}"
-    params["lookback"] = start - timedelta(days=LOOKBACK_DAYS)
-    # Only the parameters the statement uses: DuckDB refuses any other.
-    used = set(re.findall(r"\$(\w+)", sql))
-    return sql, {k: v for k, v in params.items() if k in used}, set(exprs)
-
-
-def _per_period(periods: list[tuple[date, date]], value) -> str:
-    """A CASE giving, for a row's local_date, `value(i)` of the period i it falls in."""
-    whens = " ".join(
-        f"WHEN local_date BETWEEN $start_p{i} AND $end_p{i} THEN {value(i)}"
-        for i in range(len(periods))
-    )
-    return f"(CASE {whens} END)"
+    if "$lookback" in sql:
+        params["lookback"] = start - timedelta(days=LOOKBACK_DAYS)
+    return sql, params, set(exprs)
 
 
 def _two_step(
