@@ -23,38 +23,36 @@ from creatorlens.errors import UserError
 # `{settings}` is a relation of (account_id, is_private) covering every candidate the store
 # knows; an account it does not know is never named.
 _NAMEABLE = """
-creator_follow AS (
-    SELECT followee_id AS account_id,
+creator_follows AS (
+    SELECT followee_id AS account_id, ts, following FROM follow_log
+    WHERE follower_id = $creator AND followee_id IN (SELECT account_id FROM candidates)
+),
+follow_state AS (
+    SELECT account_id,
            arg_max(following, (ts, NOT following)) AS following,
            max(ts) FILTER (NOT following) AS last_unfollow
-    FROM follow_log
-    WHERE follower_id = $creator AND followee_id IN (SELECT account_id FROM candidates)
-    GROUP BY followee_id
+    FROM creator_follows
+    GROUP BY account_id
 ),
 follow_began AS (
-    SELECT f.account_id, min(l.ts) AS began
-    FROM creator_follow f
-    JOIN follow_log l
-      ON l.follower_id = $creator AND l.followee_id = f.account_id AND l.following
-     AND (f.last_unfollow IS NULL OR l.ts > f.last_unfollow)
-    WHERE f.following
-    GROUP BY f.account_id
+    SELECT s.account_id, min(f.ts) AS began
+    FROM follow_state s
+    JOIN creator_follows f ON f.account_id = s.account_id
+    WHERE s.following AND f.following AND (s.last_unfollow IS NULL OR f.ts > s.last_unfollow)
+    GROUP BY s.account_id
 ),
 approved AS (
-    SELECT b.account_id
+    SELECT DISTINCT b.account_id
     FROM follow_began b
-    WHERE EXISTS (
-        SELECT 1 FROM rollup_approvals_daily r
-        WHERE r.creator_id = $creator AND r.actor_id = b.account_id
-          AND r.last_approve_ts >= b.began
-    )
+    JOIN rollup_approvals_daily r
+      ON r.creator_id = $creator AND r.actor_id = b.account_id AND r.last_approve_ts >= b.began
 ),
 nameable AS (
-    SELECT a.account_id
-    FROM {settings} a
-    WHERE a.account_id IN (SELECT account_id FROM candidates)
-      AND a.is_private IS NOT NULL
-      AND (NOT a.is_private OR a.account_id IN (SELECT account_id FROM approved))
+    SELECT c.account_id
+    FROM candidates c
+    JOIN {settings} s ON s.account_id = c.account_id
+    LEFT JOIN approved a ON a.account_id = c.account_id
+    WHERE s.is_private IS NOT NULL AND (NOT s.is_private OR a.account_id IS NOT NULL)
 )
 """
 
