@@ -14,7 +14,7 @@ from creatorlens.query.model import Filter, Period, Query, QueryError, parse_que
 from creatorlens.query.result import QueryResult, Withheld
 from creatorlens.query.runner import Context, run_query
 from creatorlens.store import Store
-from creatorlens.store.database import session_cursor
+from creatorlens.store.database import has_table, session_cursor
 
 __all__ = [
     "Context",
@@ -49,10 +49,7 @@ def creator_context(
         policy = load_policy(policy)
     with _opened(db, keys) as store:
         con = store.con
-        ready = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'rollup_state'"
-        ).fetchone()[0]
-        if not ready:
+        if not has_table(con, "rollup_state"):
             raise UserError(
                 f"{store.path} has no rollups yet: run `creatorlens refresh --db {store.path}` "
                 "(or ingest without --no-rollups)"

@@ -442,7 +442,6 @@ CASE WHEN a.birth_year IS NULL THEN NULL
 """
 
 
-# A follower span of creator $c that is open at the end of day $end in time zone $tz.
 def _open_at(end: str) -> str:
     """A follower span (`a`) open at the end of the day bound to parameter `end`, in the
     creator's time zone (`$tz`)."""
@@ -450,6 +449,7 @@ def _open_at(end: str) -> str:
     return f"a.since < {midnight} AND (a.until IS NULL OR a.until >= {midnight})"
 
 
+# A follower span of creator $c that is open at the end of day $end in time zone $tz.
 _FOLLOWING_AT_END = f"a.creator_id = $c AND {_open_at('end')}"
 
 
@@ -504,10 +504,7 @@ def followers_total(ctx: Context, creator_id: str, end: date) -> int:
     same spans `follower_cells` splits, only counted (read once per context and day)."""
     return ctx.once(
         ("followers total", creator_id, end),
-        lambda: ctx.con.execute(
-            f"SELECT count(*) FROM rollup_follower_spans a WHERE {_FOLLOWING_AT_END}",
-            {"c": creator_id, "end": end, "tz": ctx.timezone},
-        ).fetchone()[0],
+        lambda: _count_followers(ctx, creator_id, [end])[0],
     )
 
 
@@ -516,14 +513,19 @@ def read_followers_totals(ctx: Context, creator_id: str, ends: set[date]) -> Non
     missing = sorted(e for e in ends if ("followers total", creator_id, e) not in ctx.memo)
     if len(missing) < 2:
         return
-    counts = ", ".join(f"count(*) FILTER ({_open_at(f'end{i}')})" for i in range(len(missing)))
+    for end, total in zip(missing, _count_followers(ctx, creator_id, missing), strict=True):
+        ctx.memo[("followers total", creator_id, end)] = total
+
+
+def _count_followers(ctx: Context, creator_id: str, ends: list[date]) -> list[int]:
+    """The creator's followers at the end of each day of `ends`, in one read of its spans."""
+    counts = ", ".join(f"count(*) FILTER ({_open_at(f'end{i}')})" for i in range(len(ends)))
     params = {"c": creator_id, "tz": ctx.timezone}
-    params.update({f"end{i}": end for i, end in enumerate(missing)})
+    params.update({f"end{i}": end for i, end in enumerate(ends)})
     row = ctx.con.execute(
         f"SELECT {counts} FROM rollup_follower_spans a WHERE a.creator_id = $c", params
     ).fetchone()
-    for end, total in zip(missing, row, strict=True):
-        ctx.memo[("followers total", creator_id, end)] = int(total)
+    return [int(n) for n in row]
 
 
 def followers_clear(ctx: Context, creator_id: str, end: date) -> bool:

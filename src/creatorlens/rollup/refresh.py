@@ -58,7 +58,7 @@ from creatorlens.rollup.definitions import (
     render_viewer_days_create,
 )
 from creatorlens.store import Store
-from creatorlens.store.database import ROW_GROUP_SIZE
+from creatorlens.store.database import ROW_GROUP_SIZE, has_table
 
 DEFAULT_VIEW_THRESHOLD_MS = 3_000
 
@@ -588,11 +588,7 @@ def sync_liker_privacy(con: duckdb.DuckDBPyConnection, accounts: str) -> None:
     (`account_id`) onto the liker accounts, as ingest stores them: a liker who turns
     private stops being named at once, not at the next refresh. Nothing to do before the
     first refresh."""
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
-        [LIKER_ACCOUNTS],
-    ).fetchone()[0]
-    if not exists:
+    if not has_table(con, LIKER_ACCOUNTS):
         return
     con.execute(
         f"""

@@ -84,5 +84,15 @@ def session_cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return cursor
 
 
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the store has a (persistent) table of that name."""
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
+            [name],
+        ).fetchone()[0]
+    )
+
+
 def _quoted(path: Path) -> str:
     return str(path).replace("'", "''")
