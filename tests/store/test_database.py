@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from creatorlens.errors import UserError
-from creatorlens.store import Store
-from creatorlens.store.database import ROW_GROUP_SIZE, session_cursor
+from creatorlens.store import Store, database
+from creatorlens.store.database import ROW_GROUP_SIZE, parsed, session_cursor
 
 
 def _row_groups(con: duckdb.DuckDBPyConnection, table: str) -> int:
@@ -58,3 +59,54 @@ def test_a_missing_or_broken_store_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "junk.duckdb").write_text("not a database")
     with pytest.raises(UserError, match="cannot open store"):
         Store.open(tmp_path / "junk.duckdb")
+
+
+def test_each_thread_reads_on_one_session_for_the_life_of_the_store(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.duckdb")
+    store.con.execute("CREATE TABLE t AS SELECT 7 AS x")
+    mine = store.session()
+    assert store.session() is mine
+    assert mine.for_this_thread() is mine
+    theirs = []
+    worker = threading.Thread(target=lambda: theirs.append(mine.for_this_thread()))
+    worker.start()
+    worker.join()
+    assert theirs[0] is not mine and theirs[0].cursor is not mine.cursor
+    assert theirs[0].execute("SELECT x FROM t").fetchone() == (7,)
+    assert mine.execute("SELECT current_setting('TimeZone')").fetchone() == ("UTC",)
+    store.close()
+    for session in (mine, theirs[0]):
+        with pytest.raises(duckdb.ConnectionException):
+            session.execute("SELECT 1")
+
+
+def test_a_session_runs_a_parsed_text_again_with_new_values_and_new_data(
+    tmp_path: Path,
+) -> None:
+    with Store.open(tmp_path / "s.duckdb") as store:
+        store.con.execute("CREATE TABLE t AS SELECT range + 1 AS n FROM range(10)")
+        session = store.session()
+        sql = "SELECT count(*), coalesce(sum(n), 0) FROM t WHERE n < $below"
+        assert session.execute(sql, {"below": 3}).fetchone() == (2, 3)  # 1 + 2
+        assert session.execute(sql, {"below": 8}).fetchone() == (7, 28)  # 1 + ... + 7
+        assert parsed(session.cursor, sql) is parsed(session.cursor, sql)
+        # Rows written after the text was parsed are read: only the parse is kept.
+        store.con.execute("INSERT INTO t VALUES (0), (0)")
+        assert session.execute(sql, {"below": 1}).fetchone() == (2, 0)
+        # Several statements in one text run from the text.
+        session.execute("CREATE TEMP TABLE u AS SELECT 1 AS a; INSERT INTO u VALUES (2)")
+        assert session.execute("SELECT sum(a) FROM u").fetchone() == (3,)
+
+
+def test_parsed_statements_are_kept_up_to_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(database, "PARSED_PER_THREAD", 2)
+    con = duckdb.connect()
+    try:
+        first = parsed(con, "SELECT 1")
+        assert parsed(con, "SELECT 1") is first
+        parsed(con, "SELECT 2")
+        parsed(con, "SELECT 3")  # the least recently used text, SELECT 1, is let go
+        assert parsed(con, "SELECT 1") is not first
+        assert con.execute(parsed(con, "SELECT 3")).fetchone() == (3,)
+    finally:
+        con.close()

@@ -14,7 +14,7 @@ from creatorlens.query.model import Filter, Period, Query, QueryError, parse_que
 from creatorlens.query.result import QueryResult, Withheld
 from creatorlens.query.runner import Context, run_query
 from creatorlens.store import Store
-from creatorlens.store.database import has_table, session_cursor
+from creatorlens.store.database import has_table
 
 __all__ = [
     "Context",
@@ -42,13 +42,14 @@ def creator_context(
     """The run context of one creator and its latest data day.
 
     `db` is a store file, opened read-only for this context, or a store kept open (as a
-    server keeps it, with its buffer pool warm), read on a connection of the context's own.
+    server keeps it, with its buffer pool warm). Either way the context reads on the
+    calling thread's session of the store.
     Refuses accounts that are not creator or business accounts, as the platforms do.
     """
     if not isinstance(policy, PrivacyPolicy):
         policy = load_policy(policy)
     with _opened(db, keys) as store:
-        con = store.con
+        con = store.session()
         if not has_table(con, "rollup_state"):
             raise UserError(
                 f"{store.path} has no rollups yet: run `creatorlens refresh --db {store.path}` "
@@ -69,11 +70,7 @@ def creator_context(
 @contextmanager
 def _opened(db: str | Path | Store, keys: str | Path | None) -> Iterator[Store]:
     if isinstance(db, Store):
-        cursor = session_cursor(db.con)
-        try:
-            yield Store(db.path, cursor, db.keys_path)
-        finally:
-            cursor.close()
+        yield db
     else:
         with Store.open(db, read_only=True, keys=keys) as store:
             yield store

@@ -26,7 +26,6 @@ from creatorlens.query.runner import (
     prefetch,
     run_query,
 )
-from creatorlens.store.database import session_cursor
 
 OVERVIEW_METRICS = (
     "views",
@@ -221,9 +220,8 @@ def _pool() -> ThreadPoolExecutor:
 
 
 class _Panels:
-    """The tasks of one dashboard on the two worker threads, each thread reading on a
-    connection (cursor) of its own, opened on its first task and closed when every task of
-    the dashboard has finished. The tasks share the context's memo."""
+    """The tasks of one dashboard on the two worker threads, each thread reading on its own
+    session of the store. The tasks share the context's memo."""
 
     def __init__(self, ctx: Context, creator_id: str, period: Period):
         self.ctx = ctx
@@ -231,7 +229,6 @@ class _Panels:
         self.period = period
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._cursors: list = []
         self._futures: list[Future] = []
 
     def submit(self, panel) -> _Task:
@@ -250,26 +247,21 @@ class _Panels:
     def _worker_ctx(self) -> Context:
         worker = getattr(self._local, "ctx", None)
         if worker is None:
-            cursor = session_cursor(self.ctx.con)
-            with self._lock:
-                self._cursors.append(cursor)
-            worker = self._local.ctx = replace(self.ctx, con=cursor)
+            worker = self._local.ctx = replace(self.ctx, con=self.ctx.con.for_this_thread())
         return worker
 
     def __enter__(self) -> _Panels:
         return self
 
     def __exit__(self, *exc) -> None:
-        # Every task, those queued by other tasks included, is done with its cursor
-        # before any cursor is closed.
+        # Every task, those queued by other tasks included, has finished before the
+        # dashboard is done: none may still be reading when the context closes.
         while True:
             with self._lock:
                 pending = [f for f in self._futures if not f.done()]
             if not pending:
                 break
             wait(pending)
-        for cursor in self._cursors:
-            cursor.close()
 
 
 def _flat(details: list[dict[str, _Task]]) -> list[_Task]:

@@ -16,8 +16,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-import duckdb
-
 from creatorlens.privacy.policy import UNKNOWN, PrivacyPolicy
 from creatorlens.privacy.suppression import (
     Cell,
@@ -40,6 +38,7 @@ from creatorlens.query.metrics import (
 from creatorlens.query.model import Query, QueryError
 from creatorlens.query.result import QueryResult, Withheld
 from creatorlens.rollup.definitions import LOOKBACK_DAYS
+from creatorlens.store.database import Session
 
 Row = dict[str, Any]
 T = TypeVar("T")
@@ -175,9 +174,7 @@ def execute_batch(ctx: Context, reads: list[tuple[Query, date, date]]) -> list[R
     return results
 
 
-def _source_rows(
-    con: duckdb.DuckDBPyConnection, plans: list[_Plan], periods: list[tuple[date, date]]
-):
+def _source_rows(con: Session, plans: list[_Plan], periods: list[tuple[date, date]]):
     """Read every source's metrics for every read in one statement (a UNION ALL, one
     branch per read and rollup, each row tagged with its branch) and yield (read index,
     dimension key, metrics). Dimension columns are named by dimension (`dim_<name>`), NULL
@@ -334,7 +331,7 @@ ADDITIVE_AUDIENCE = tuple(m for m in PERSON_METRICS if m != "reach")
 class Context:
     """What a run needs besides the query: the store, the policy and the noise secret."""
 
-    con: duckdb.DuckDBPyConnection
+    con: Session
     policy: PrivacyPolicy
     secret: bytes
     timezone: str
@@ -694,7 +691,7 @@ def _audience_stats(
 
 
 def _read_audience_stats(
-    con: duckdb.DuckDBPyConnection, query: Query, start: date, end: date, measures: list[str]
+    con: Session, query: Query, start: date, end: date, measures: list[str]
 ) -> AudienceStats:
     where, params = _where(query, start, end, person_scope=False)
     opted = [
