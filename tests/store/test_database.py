@@ -110,3 +110,14 @@ def test_parsed_statements_are_kept_up_to_a_bound(monkeypatch: pytest.MonkeyPatc
         assert con.execute(parsed(con, "SELECT 3")).fetchone() == (3,)
     finally:
         con.close()
+
+
+def test_a_read_only_store_runs_each_statement_on_one_thread(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.duckdb") as store:
+        writer_threads = store.con.execute("SELECT current_setting('threads')").fetchone()[0]
+    with Store.open(tmp_path / "s.duckdb", read_only=True) as store:
+        # Every connection of the store, the sessions too, shares the setting.
+        setting = "SELECT current_setting('threads')"
+        assert store.session().execute(setting).fetchone() == (1,)
+    # Ingest and refresh keep every core.
+    assert writer_threads == duckdb.connect().execute(setting).fetchone()[0]
