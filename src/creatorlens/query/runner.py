@@ -164,11 +164,12 @@ def execute_batch(ctx: Context, reads: list[tuple[Query, date, date]]) -> list[R
                     row["followers_total"] = total
                 if not rows:
                     rows = [{"followers_total": total}]
+        derived = [name for name in query.metrics if name in DERIVED]
+        stored = base_metrics(query.metrics)
         for row in rows:
-            for name in query.metrics:
-                if name in DERIVED:
-                    row[name] = derive(name, row)
-            for name in base_metrics(query.metrics):
+            for name in derived:
+                row[name] = derive(name, row)
+            for name in stored:
                 row.setdefault(name, 0)
         results.append(RawResult(rows=rows, totals={}, people=people_in[r]))
     return results
@@ -213,18 +214,26 @@ def _source_rows(con: Session, plans: list[_Plan], periods: list[tuple[date, dat
     if not branches:
         return
     cursor = con.execute("\nUNION ALL\n".join(branches), params)
-    names = [d[0] for d in cursor.description]
+    columns = [d[0] for d in cursor.description]
+    # Per branch: its read, where its dimensions sit in a row, its metrics in list order,
+    # and whether the people behind each cell close the list.
+    layouts = [
+        (
+            r,
+            [columns.index(f"dim_{d}") for d in plans[r].query.dimensions],
+            plans[r].by_source[source],
+            source == plans[r].people,
+        )
+        for r, source in tags
+    ]
+    counts_at = columns.index("counts")
     for values in cursor.fetchall():
-        record = dict(zip(names, values, strict=True))
-        r, source = tags[record["src"]]
-        plan = plans[r]
-        key = tuple(_plain(record[f"dim_{d}"]) for d in plan.query.dimensions)
-        metrics = plan.by_source[source]
-        counts = record["counts"]
-        row = {n: _plain(v) for n, v in zip(metrics, counts, strict=False)}
-        if source == plan.people:
+        r, dims_at, metrics, with_people = layouts[values[0]]
+        counts = values[counts_at]  # Python ints (or NULL for a sum over no rows)
+        row = dict(zip(metrics, counts, strict=False))
+        if with_people:
             row["_people"] = counts[len(metrics)]
-        yield r, key, row
+        yield r, tuple(_plain(values[i]) for i in dims_at), row
 
 
 # Per-viewer rollups: distinct viewers are counted in two steps there (see _source_select).
