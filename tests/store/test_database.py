@@ -74,8 +74,16 @@ def test_each_thread_reads_on_one_session_for_the_life_of_the_store(tmp_path: Pa
     assert theirs[0] is not mine and theirs[0].cursor is not mine.cursor
     assert theirs[0].execute("SELECT x FROM t").fetchone() == (7,)
     assert mine.execute("SELECT current_setting('TimeZone')").fetchone() == ("UTC",)
+    # A thread that has ended gives its session up when the next one opens.
+    later = []
+    worker = threading.Thread(target=lambda: later.append(mine.for_this_thread()))
+    worker.start()
+    worker.join()
+    with pytest.raises(duckdb.ConnectionException):
+        theirs[0].execute("SELECT 1")
+    assert later[0].execute("SELECT x FROM t").fetchone() == (7,)
     store.close()
-    for session in (mine, theirs[0]):
+    for session in (mine, later[0]):
         with pytest.raises(duckdb.ConnectionException):
             session.execute("SELECT 1")
 

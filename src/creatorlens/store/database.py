@@ -42,7 +42,7 @@ class Store:
         self.con = con
         self.keys_path = keys_path
         self._thread = threading.local()
-        self._sessions: list[Session] = []
+        self._sessions: dict[threading.Thread, Session] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -88,11 +88,15 @@ class Store:
             session = Session(session_cursor(self.con), self)
             self._thread.session = session
             with self._lock:
-                self._sessions.append(session)
+                # Threads come and go in a server's pools: the sessions of those gone are
+                # closed here rather than kept until the store closes.
+                for thread in [t for t in self._sessions if not t.is_alive()]:
+                    self._sessions.pop(thread).cursor.close()
+                self._sessions[threading.current_thread()] = session
         return session
 
     def close(self) -> None:
-        for session in self._sessions:
+        for session in self._sessions.values():
             session.cursor.close()
         self.con.close()
 
