@@ -38,7 +38,7 @@ import sys
 import time
 import traceback
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
@@ -58,7 +58,7 @@ from creatorlens.query.dashboard import Dashboard, build_dashboard
 from creatorlens.query.model import Period, resolve_period
 from creatorlens.rollup.refresh import refresh_rollups
 from creatorlens.store import Store
-from creatorlens.store.database import session_cursor
+from creatorlens.store.database import Session, session_cursor
 
 console = Console(width=None if sys.stdout.isatty() else 150)
 
@@ -649,9 +649,9 @@ class _Recorded:
 
 
 class TimingConnection:
-    """Wraps the store connection: times each statement (run and fetched) by caller."""
+    """Wraps a store session: times each statement (run and fetched) by caller."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection):
+    def __init__(self, con: Session):
         self._con = con
         self.log: list[tuple[str, str, float]] = []
 
@@ -663,9 +663,10 @@ class TimingConnection:
         self.log.append((_caller(), " ".join(sql.split())[:150], elapsed))
         return _Recorded(cursor.description, rows)
 
-    def cursor(self) -> TimingConnection:
-        """The dashboard reads its sections on cursors: time those too, in the same log."""
-        timed = TimingConnection(self._con.cursor())
+    def for_this_thread(self) -> TimingConnection:
+        """The dashboard reads its panels on the worker threads' sessions: time those too,
+        in the same log."""
+        timed = TimingConnection(self._con.for_this_thread())
         timed.log = self.log
         return timed
 
@@ -707,10 +708,12 @@ def profile(db: Path, creators: list[Creator], repeats: int, label: str) -> Prof
         with creator_context(server, c.creator_id) as (ctx, latest):
             period = resolve_period("28d", None, None, latest)
             timing = TimingConnection(ctx.con)
-            tctx = type(ctx)(timing, ctx.policy, ctx.secret, ctx.timezone)
-            build_dashboard(tctx, c.creator_id, period, compare=True)  # warm-up, not logged
+            # Each run on a context of its own, as the timed runs have: nothing read ahead.
+            warm_up = replace(ctx, con=timing, memo={})
+            build_dashboard(warm_up, c.creator_id, period, compare=True)  # not logged
             timing.log = log
             for _ in range(repeats):
+                tctx = replace(ctx, con=timing, memo={})
                 t0 = time.perf_counter()
                 build_dashboard(tctx, c.creator_id, period, compare=True)
                 walls.append(time.perf_counter() - t0)
