@@ -73,6 +73,16 @@ class Query:
     totals: bool = True
     extras: dict[str, Any] = field(default_factory=dict, compare=False)
 
+    @property
+    def used_dimensions(self) -> set[str]:
+        """The dimensions the query groups by or filters on."""
+        return set(self.dimensions) | {f.dimension for f in self.filters}
+
+    @property
+    def periods(self) -> tuple[Period, ...]:
+        """The period, and the one before it when the query compares."""
+        return (self.period, self.period.previous()) if self.compare else (self.period,)
+
 
 def resolve_period(
     period: str | None, start: str | date | None, end: str | date | None, latest: date
@@ -187,7 +197,7 @@ def _order(i: int, raw: Any, allowed: tuple[str, ...]) -> tuple[str, str]:
 
 def check_compatible(query: Query) -> None:
     """Every metric must be computable at the grain of every dimension and filter asked."""
-    used = set(query.dimensions) | {f.dimension for f in query.filters}
+    used = query.used_dimensions
     for name in query.metrics:
         if not used <= METRICS[name].dimensions:
             wrong = sorted(used - METRICS[name].dimensions)

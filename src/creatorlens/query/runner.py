@@ -89,8 +89,7 @@ def _typed(dimension: str, value: str) -> Any:
 
 def involves_person(query: Query) -> bool:
     """Whether the query cuts the audience by a person's attribute (dimension or filter)."""
-    used = set(query.dimensions) | {f.dimension for f in query.filters}
-    return any(DIMENSIONS[d].person for d in used)
+    return any(DIMENSIONS[d].person for d in query.used_dimensions)
 
 
 def base_metrics(metrics: tuple[str, ...]) -> list[str]:
@@ -124,7 +123,7 @@ class _Plan:
 
 def _plan(query: Query) -> _Plan:
     dims = query.dimensions
-    used = set(dims) | {f.dimension for f in query.filters}
+    used = query.used_dimensions
     by_source: dict[str, list[str]] = defaultdict(list)
     special: list[str] = []
     for name in base_metrics(query.metrics):
@@ -381,7 +380,7 @@ def prefetch(ctx: Context, queries: list[Query]) -> None:
             period.end
             for q in queries
             if q.creator_id == creator_id and _needs_followers(q)
-            for period in (q.period, *([q.period.previous()] if q.compare else []))
+            for period in q.periods
         }
         read_followers_totals(ctx, creator_id, ends)
     reads = [r for q in queries for r in _reads(q) if ("raw", *r) not in ctx.memo]
@@ -393,17 +392,15 @@ def prefetch(ctx: Context, queries: list[Query]) -> None:
 
 
 def _needs_followers(query: Query) -> bool:
-    used = set(query.dimensions) | {f.dimension for f in query.filters}
-    return "follower_status" in used or any(
+    return "follower_status" in query.used_dimensions or any(
         m in FOLLOWER_SCOPED or m == "followers_total" for m in query.metrics
     )
 
 
 def _reads(query: Query) -> list[tuple[Query, date, date]]:
     """The (query, start, end) reads that `run_query(query)` passes to `execute`."""
-    periods = [query.period, *([query.period.previous()] if query.compare else [])]
     out = []
-    for period in periods:
+    for period in query.periods:
         start, end = period.start, period.end
         if involves_person(query):
             if any(DIMENSIONS[d].person for d in query.dimensions):
@@ -547,7 +544,7 @@ def followers_clear(ctx: Context, creator_id: str, end: date) -> bool:
 
 
 def _protected(ctx: Context, query: Query, start: date, end: date) -> QueryResult:
-    used = set(query.dimensions) | {f.dimension for f in query.filters}
+    used = query.used_dimensions
     scoped = [m for m in query.metrics if m in FOLLOWER_SCOPED]
     if (scoped or "follower_status" in used) and not followers_clear(ctx, query.creator_id, end):
         note = Withheld("follower split", "follower population below k_min")
