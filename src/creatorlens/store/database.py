@@ -41,7 +41,6 @@ class Store:
         self.path = path
         self.con = con
         self.keys_path = keys_path
-        self._thread = threading.local()
         self._sessions: dict[threading.Thread, Session] = {}
         self._lock = threading.Lock()
 
@@ -83,16 +82,16 @@ class Store:
         on two worker threads; each keeps one session, so no read pays for opening a
         connection, and each session's parsed statements serve every later read.
         """
-        session = getattr(self._thread, "session", None)
+        thread = threading.current_thread()
+        session = self._sessions.get(thread)
         if session is None:
             session = Session(session_cursor(self.con), self)
-            self._thread.session = session
             with self._lock:
                 # Threads come and go in a server's pools: the sessions of those gone are
                 # closed here rather than kept until the store closes.
-                for thread in [t for t in self._sessions if not t.is_alive()]:
-                    self._sessions.pop(thread).cursor.close()
-                self._sessions[threading.current_thread()] = session
+                for gone in [t for t in self._sessions if not t.is_alive()]:
+                    self._sessions.pop(gone).cursor.close()
+                self._sessions[thread] = session
         return session
 
     def close(self) -> None:
