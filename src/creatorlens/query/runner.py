@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -262,6 +262,8 @@ def _source_select(
         # The counts of the one video or attribute the query breaks down by; opted-out
         # viewers are not in the attribute properties at all.
         where += f" AND property = '{dims[0]}'"
+    elif source in ("viewer_firsts", "viewer_daily"):
+        where += _properties_read(exprs.values())
     rows = table
     if any("seen_before" in e for e in exprs.values()):
         # `seen_before`, which the new and returning viewer counts read, is set for viewers
@@ -289,6 +291,23 @@ def _source_select(
     if "$lookback" in sql:
         params["lookback"] = start - timedelta(days=LOOKBACK_DAYS)
     return sql, params, set(exprs)
+
+
+_PROPERTY = re.compile(r"property = '(\w+)'")
+
+
+def _properties_read(exprs: Iterable[str]) -> str:
+    """A condition keeping only the viewer-day count rows of the properties that aggregates
+    `exprs` (each over one property) read. The table is ordered by creator and property,
+    so a popular creator's rows of other properties (each video, country, age bucket...)
+    are skipped rather than read and filtered out."""
+    props = [_PROPERTY.findall(e) for e in exprs]
+    if not props or not all(props):
+        return ""
+    names = sorted({p for found in props for p in found})
+    if len(names) == 1:
+        return f" AND property = '{names[0]}'"
+    return f" AND property IN ({', '.join(repr(n) for n in names)})"
 
 
 def _two_step(
@@ -717,11 +736,12 @@ def _read_audience_stats(
             FROM rollup_audience_daily WHERE {where}"""
     else:
         # The whole period: the same people, counted from the viewer days (no distinct).
+        counts = [first_days(p) for p in ("not_opted_out", "minor", "opted_out")]
         people = f"""
-            SELECT {first_days("not_opted_out")}, {first_days("minor")},
-                   {first_days("opted_out")}
+            SELECT {", ".join(counts)}
             FROM rollup_viewer_day_counts
-            WHERE creator_id = $creator AND local_date BETWEEN $start AND $end"""
+            WHERE creator_id = $creator AND local_date BETWEEN $start AND $end
+                  {_properties_read(counts)}"""
     row = con.execute(f"SELECT * FROM ({people}) people, ({sums}) sums", params).fetchone()
     return AudienceStats(
         population=int(row[0]),
