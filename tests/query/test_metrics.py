@@ -42,7 +42,7 @@ from creatorlens.query.dashboard import (
 )
 from creatorlens.query.metrics import METRICS
 from creatorlens.query.model import Period
-from creatorlens.query.runner import execute, execute_batch
+from creatorlens.query.runner import _fused, _plan, execute, execute_batch
 from creatorlens.store import Store
 from tests.conftest import write_platform
 from tests.query.conftest import (
@@ -291,7 +291,18 @@ def test_reads_made_together_equal_reads_made_one_by_one(ctx) -> None:
         (query(("reach", "views"), ("country",)), PERIOD.start, PERIOD.end),
         (query(("plays", "views"), ("source",), on_v1), PERIOD.start, PERIOD.end),
         (query(("shares",), ("channel",), on_v1), PERIOD.start, PERIOD.end),
+        # Breakdowns by one attribute each, read in one pass per source (below).
+        (query(("reach", "views"), ("age",)), PERIOD.start, PERIOD.end),
+        (query(("reach", "views"), ("gender",)), PERIOD.start, PERIOD.end),
+        (query(("plays",), ("city",)), PERIOD.start, PERIOD.end),
+        (query(("plays",), ("language",)), PERIOD.start, PERIOD.end),
+        (query(("plays",), ("city",), on_v1), PERIOD.start, PERIOD.end),
+        (query(("reach", "views"), ("gender",)), before.start, before.end),
     ]
+    passes = _fused([_plan(q) for q, _, _ in reads], [(s, e) for _, s, e in reads])
+    assert [(4, "viewer_values"), (7, "viewer_values"), (8, "viewer_values")] in passes
+    assert [(4, "audience"), (7, "audience"), (8, "audience")] in passes
+    assert [(9, "audience"), (10, "audience")] in passes
     together = execute_batch(ctx, reads)
     alone = [execute_batch(ctx, [read])[0] for read in reads]
 

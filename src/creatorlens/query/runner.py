@@ -186,30 +186,40 @@ def _source_rows(con: Session, plans: list[_Plan], periods: list[tuple[date, dat
     dim_names: list[str] = []
     for plan in plans:
         dim_names += [d for d in plan.query.dimensions if d not in dim_names]
-    for r, (plan, (start, end)) in enumerate(zip(plans, periods, strict=True)):
-        dims = plan.query.dimensions
-        for source, names in plan.by_source.items():
+    for members in _fused(plans, periods):
+        r, source = members[0]
+        plan, (start, end) = plans[r], periods[r]
+        names = plan.by_source[source]
+        if len(members) == 1:
             sql, branch_params, produced = _source_select(
                 plan.query, source, names, start, end, plan.people
             )
-            # Each read binds its own values: every parameter is renamed for it.
-            sql = re.sub(
-                r"\$(\w+)\b",
-                lambda m, r=r, own=branch_params: f"${m[1]}_{r}" if m[1] in own else m[0],
-                sql,
+            src = f"{len(tags)}"
+            dims = plan.query.dimensions
+            dim_of = {d: f"d{i}" for i, d in enumerate(dims)}
+        else:
+            queries = [plans[m].query for m, _ in members]
+            sql, branch_params, produced, dim_of = _fused_select(
+                queries, source, names, start, end, plan.people
             )
-            params.update({f"{k}_{r}": v for k, v in branch_params.items()})
-            outer = [f"{len(tags)} AS src"]
-            outer += [
-                f"d{dims.index(d)} AS dim_{d}" if d in dims else f"NULL AS dim_{d}"
-                for d in dim_names
-            ]
-            counts = [f"m_{n}" for n in names] + (["_people"] if "_people" in produced else [])
-            # BIGINT, not the HUGEINT that sum() gives: Python reads a HUGEINT list about
-            # twice as slowly, and no count or sum of milliseconds comes near 2^63.
-            outer.append(f"[{', '.join(counts)}]::BIGINT[] AS counts")
-            branches.append(f"SELECT {', '.join(outer)} FROM ({sql}) b{len(tags)}")
-            tags.append((r, source))
+            src = f"{len(tags)} + g"  # the member's own tag: g numbers the members
+        # Each read binds its own values: every parameter is renamed for it.
+        sql = re.sub(
+            r"\$(\w+)\b",
+            lambda m, r=r, own=branch_params: f"${m[1]}_{r}" if m[1] in own else m[0],
+            sql,
+        )
+        params.update({f"{k}_{r}": v for k, v in branch_params.items()})
+        outer = [f"{src} AS src"]
+        outer += [
+            f"{dim_of[d]} AS dim_{d}" if d in dim_of else f"NULL AS dim_{d}" for d in dim_names
+        ]
+        counts = [f"m_{n}" for n in names] + (["_people"] if "_people" in produced else [])
+        # BIGINT, not the HUGEINT that sum() gives: Python reads a HUGEINT list about
+        # twice as slowly, and no count or sum of milliseconds comes near 2^63.
+        outer.append(f"[{', '.join(counts)}]::BIGINT[] AS counts")
+        branches.append(f"SELECT {', '.join(outer)} FROM ({sql}) b{len(tags)}")
+        tags += [(m, source) for m, _ in members]
     if not branches:
         return
     cursor = con.execute("\nUNION ALL\n".join(branches), params)
@@ -252,12 +262,7 @@ def _source_select(
     """One source's SELECT of dimension columns d0.. and metric columns m_<name>."""
     table = SOURCES[source][0]
     dims = query.dimensions
-    where, params = _where(query, start, end, people is not None and source == "audience")
-    exprs = {f"m_{n}": dict(METRICS[n].sources)[source] for n in names}
-    if source == people:
-        exprs["_people"] = (
-            first_days(None) if source == "viewer_values" else "count(DISTINCT viewer_pid)"
-        )
+    where, params, exprs = _aggregates(query, source, names, start, end, people)
     if source == "viewer_values":
         # The counts of the one video or attribute the query breaks down by; opted-out
         # viewers are not in the attribute properties at all.
@@ -281,8 +286,7 @@ def _source_select(
     if source == "viewer_values":
         dim_cols = ["value AS d0"]
     keys = [f"d{i}" for i in range(len(dims))]
-    distinct = [e for e in exprs.values() if _DISTINCT.fullmatch(e)]
-    if source in PER_VIEWER and len(distinct) > 1:
+    if _needs_two_steps(source, exprs):
         sql = _two_step(rows, where, dim_cols, keys, exprs)
     else:
         group = f"GROUP BY {', '.join(keys)}" if dims else ""
@@ -291,6 +295,84 @@ def _source_select(
     if "$lookback" in sql:
         params["lookback"] = start - timedelta(days=LOOKBACK_DAYS)
     return sql, params, set(exprs)
+
+
+def _aggregates(
+    query: Query, source: str, names: list[str], start: date, end: date, people: str | None
+) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """The rows a read takes from a source (WHERE and its values) and its aggregates by
+    column (m_<name>, and `_people` when the source counts the people behind each cell)."""
+    where, params = _where(query, start, end, people is not None and source == "audience")
+    exprs = {f"m_{n}": dict(METRICS[n].sources)[source] for n in names}
+    if source == people:
+        exprs["_people"] = (
+            first_days(None) if source == "viewer_values" else "count(DISTINCT viewer_pid)"
+        )
+    return where, params, exprs
+
+
+def _needs_two_steps(source: str, exprs: dict[str, str]) -> bool:
+    distinct = [e for e in exprs.values() if _DISTINCT.fullmatch(e)]
+    return source in PER_VIEWER and len(distinct) > 1
+
+
+# Breakdowns by one dimension each, of the same period, rows and metrics, whose source can
+# group by each of them (a person's attribute on the audience rollup, a property's value on
+# the viewer-day counts), are read in one pass over the source rather than one per
+# dimension: each pass costs DuckDB a plan of its own.
+FUSABLE = ("audience", "viewer_values")
+
+
+def _fused(plans: list[_Plan], periods: list[tuple[date, date]]) -> list[list[tuple[int, str]]]:
+    """Every (read, source) of a batch, in order, in groups read in one pass: alone, or
+    with the other one-dimension breakdowns it can be read with."""
+    groups: dict[tuple, list[tuple[int, str]]] = {}
+    for r, (plan, period) in enumerate(zip(plans, periods, strict=True)):
+        query = plan.query
+        for source, names in plan.by_source.items():
+            key: tuple = (r, source)
+            if source in FUSABLE and len(query.dimensions) == 1:
+                _, _, exprs = _aggregates(query, source, names, *period, plan.people)
+                if not _needs_two_steps(source, exprs) and "seen_before" not in str(exprs):
+                    key = (source, period, query.creator_id, query.filters, tuple(exprs),
+                           plan.people is not None, tuple(exprs.values()))  # fmt: skip
+                    taken = {plans[m].query.dimensions for m, _ in groups.get(key, [])}
+                    if query.dimensions in taken:
+                        key = (r, source)
+            groups.setdefault(key, []).append((r, source))
+    return list(groups.values())
+
+
+def _fused_select(
+    queries: list[Query],
+    source: str,
+    names: list[str],
+    start: date,
+    end: date,
+    people: str | None,
+) -> tuple[str, dict[str, Any], set[str], dict[str, str]]:
+    """One pass over a source for several one-dimension breakdowns (see `FUSABLE`): rows
+    tagged `g`, the breakdown's place in `queries`, and where each dimension's value is."""
+    dims = [q.dimensions[0] for q in queries]
+    where, params, exprs = _aggregates(queries[0], source, names, start, end, people)
+    aggregates = ", ".join(f"{e} AS {c}" for c, e in exprs.items())
+    if source == "viewer_values":
+        tag = " ".join(f"WHEN '{d}' THEN {g}" for g, d in enumerate(dims))
+        sql = f"""SELECT CASE property {tag} END AS g, value AS d, {aggregates}
+            FROM {SOURCES[source][0]}
+            WHERE {where} AND property IN ({", ".join(repr(d) for d in dims)})
+            GROUP BY property, value"""
+        dim_of = {d: f"CASE WHEN g = {g} THEN d END" for g, d in enumerate(dims)}
+    else:
+        keys = [f"k{g}" for g in range(len(dims))]
+        columns = ", ".join(f"{DIMENSIONS[d].column} AS k{g}" for g, d in enumerate(dims))
+        tag = " ".join(f"WHEN GROUPING({k}) = 0 THEN {g}" for g, k in enumerate(keys))
+        sql = f"""SELECT CASE {tag} END AS g, {", ".join(keys)}, {aggregates}
+            FROM (SELECT *, {columns} FROM {SOURCES[source][0]} WHERE {where}) cells
+            GROUP BY GROUPING SETS ({", ".join(f"({k})" for k in keys)})"""
+        # In a grouping set's rows, the other sets' keys are NULL.
+        dim_of = dict(zip(dims, keys, strict=True))
+    return sql, params, set(exprs), dim_of
 
 
 _PROPERTY = re.compile(r"property = '(\w+)'")
