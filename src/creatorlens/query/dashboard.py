@@ -8,6 +8,7 @@ JSON and the web page are renderings of the same result.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -124,6 +125,8 @@ def build_dashboard(
     first.
     """
     with _Panels(ctx, creator_id, period) as panels:
+        # The video list first: the detail panels it queues can only start after it.
+        videos = panels.submit(lambda run: _video_list(panels, run, top_videos, detail_videos))
         overview = panels.submit(
             lambda run: run.all(
                 summary=run.query(OVERVIEW_METRICS, compare=compare),
@@ -131,7 +134,6 @@ def build_dashboard(
                 sources=run.query(("plays", "views"), ("source",), order_by=(("plays", "desc"),)),
             )
         )
-        videos = panels.submit(lambda run: _video_list(panels, run, top_videos, detail_videos))
         audience = panels.submit(
             lambda run: run.all(
                 **{dim: run.query(("reach", "views"), (dim,)) for dim in AUDIENCE_DIMENSIONS}
@@ -221,7 +223,11 @@ def _pool() -> ThreadPoolExecutor:
 
 class _Panels:
     """The tasks of one dashboard on the two worker threads, each thread reading on its own
-    session of the store. The tasks share the context's memo."""
+    session of the store. The tasks share the context's memo.
+
+    The dashboard keeps its own queue of tasks: each job given to the pool runs whichever
+    task is at its head when a thread is free, so a task can be queued ahead of those
+    already waiting."""
 
     def __init__(self, ctx: Context, creator_id: str, period: Period):
         self.ctx = ctx
@@ -230,19 +236,34 @@ class _Panels:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._futures: list[Future] = []
+        self._waiting: deque[tuple[Any, Future]] = deque()
 
-    def submit(self, panel) -> _Task:
-        """Queue `panel(run)`; `run.ctx` is the worker's context."""
+    def submit(self, panel, *, ahead: bool = False) -> _Task:
+        """Queue `panel(run)` (`ahead`: before the tasks waiting); `run.ctx` is the
+        worker's context."""
         runner = _Runner(self.ctx, self.creator_id, self.period)
 
         def task():
             runner.ctx = self._worker_ctx()
             return panel(runner)
 
-        future = _pool().submit(task)
+        future: Future = Future()
         with self._lock:
+            (self._waiting.appendleft if ahead else self._waiting.append)((task, future))
             self._futures.append(future)
+        _pool().submit(self._run_next)
         return _Task(future, runner)
+
+    def _run_next(self) -> None:
+        """Run the task at the head of the queue (one job is given to the pool per task)."""
+        with self._lock:
+            task, future = self._waiting.popleft()
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(task())
+        except BaseException as exc:  # handed to whoever waits on the task
+            future.set_exception(exc)
 
     def _worker_ctx(self) -> Context:
         worker = getattr(self._local, "ctx", None)
@@ -379,12 +400,14 @@ def _video_detail(panels: _Panels, video_id: str) -> dict[str, _Task]:
             "likes_by_second": likes_by_second(run.ctx, video_id, period),
         }
 
-    # The likers list is the longest of these reads: queued first, shown last.
-    return {
-        "likers": panels.submit(likers),
-        "figures": panels.submit(figures),
-        "positions": panels.submit(positions),
+    # Ahead of the panels still waiting, so the dashboard does not end on a detail read
+    # alone while the other thread has nothing left: the longest first, then the rest.
+    tasks = {
+        "positions": panels.submit(positions, ahead=True),
+        "likers": panels.submit(likers, ahead=True),
+        "figures": panels.submit(figures, ahead=True),
     }
+    return {name: tasks[name] for name in ("likers", "figures", "positions")}
 
 
 def _video_row(ctx: Context, video_id: str) -> tuple[str, int] | None:

@@ -1,0 +1,51 @@
+"""The dashboard's panel queue: tasks run on the two worker threads in queue order, a task
+queued `ahead` before those already waiting, and a task's error reaches whoever waits."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from creatorlens.query import creator_context
+from creatorlens.query.dashboard import _Panels
+from tests.query.conftest import CREATOR, PERIOD
+
+
+def test_a_task_queued_ahead_runs_before_those_waiting(hand_db: Path) -> None:
+    first_free, second_free = threading.Event(), threading.Event()
+    started: list[str] = []
+
+    def held(until: threading.Event):
+        return lambda run: until.wait(10)
+
+    def note(name: str):
+        return lambda run: started.append(name) or name
+
+    with creator_context(hand_db, CREATOR) as (ctx, _latest):
+        with _Panels(ctx, CREATOR, PERIOD) as panels:
+            # Both worker threads are held, so the next three tasks wait in the queue; then
+            # one thread is let go and runs them one after another.
+            holding = [panels.submit(held(first_free)), panels.submit(held(second_free))]
+            waiting = [panels.submit(note("first")), panels.submit(note("second"))]
+            ahead = panels.submit(note("ahead"), ahead=True)
+            first_free.set()
+            assert [t.result() for t in (*waiting, ahead)] == ["first", "second", "ahead"]
+            second_free.set()
+            assert [t.result() for t in holding] == [True, True]
+    assert started == ["ahead", "first", "second"]
+
+
+def test_a_task_error_reaches_the_caller(hand_db: Path) -> None:
+    with creator_context(hand_db, CREATOR) as (ctx, _latest):
+        with _Panels(ctx, CREATOR, PERIOD) as panels:
+
+            def broken(run):
+                raise ValueError("panel failed")
+
+            task = panels.submit(broken)
+            fine = panels.submit(lambda run: run.ctx.con.execute("SELECT 41 + 1").fetchone()[0])
+            with pytest.raises(ValueError, match="panel failed"):
+                task.result()
+            assert fine.result() == 42
