@@ -221,14 +221,10 @@ WHERE repeated AND status = 'new' AND record_no NOT IN (
     SELECT min(record_no) FROM checked WHERE repeated AND status = 'new' GROUP BY event_id)
 """
 
-# Each batch's rows in order of the account a creator's reads look them up by (the one
-# following, for the likers list; the one followed, for what followers watched), as the
-# rollups' rows are by creator: those reads then skip the row groups of everyone else's.
 _FOLLOWS = """
 INSERT INTO follow_log
 SELECT actor_id, target_id, ts_parsed, type = 'follow'
 FROM checked WHERE status = 'new' AND type IN ('follow', 'unfollow')
-ORDER BY actor_id, target_id, ts_parsed
 """
 
 _LIVES = """
@@ -297,7 +293,6 @@ SELECT followee_id, video_id, day, count(*) AS plays, sum(watched_ms) AS watch_m
 FROM state
 WHERE following
 GROUP BY ALL
-ORDER BY followee_id, day
 """
 
 # Every event with an actor and a creator gets the actor's per-creator pseudonym, so
