@@ -270,7 +270,7 @@ def _source_select(
     elif source in ("viewer_firsts", "viewer_daily"):
         where += _properties_read(exprs.values())
     rows = table
-    if any("seen_before" in e for e in exprs.values()):
+    if _reads_seen_before(exprs):
         # `seen_before`, which the new and returning viewer counts read, is set for viewers
         # whose first day in the period follows a play in the year before it: each viewer
         # has one row in the period with an earlier prev_date.
@@ -300,20 +300,30 @@ def _source_select(
 def _aggregates(
     query: Query, source: str, names: list[str], start: date, end: date, people: str | None
 ) -> tuple[str, dict[str, Any], dict[str, str]]:
-    """The rows a read takes from a source (WHERE and its values) and its aggregates by
-    column (m_<name>, and `_people` when the source counts the people behind each cell)."""
+    """The rows a read takes from a source (WHERE and its values) and its aggregates."""
     where, params = _where(query, start, end, people is not None and source == "audience")
+    return where, params, _aggregate_exprs(source, names, people)
+
+
+def _aggregate_exprs(source: str, names: list[str], people: str | None) -> dict[str, str]:
+    """A read's aggregates on a source by column: m_<name>, and `_people` when the source
+    counts the people behind each cell."""
     exprs = {f"m_{n}": dict(METRICS[n].sources)[source] for n in names}
     if source == people:
         exprs["_people"] = (
             first_days(None) if source == "viewer_values" else "count(DISTINCT viewer_pid)"
         )
-    return where, params, exprs
+    return exprs
 
 
 def _needs_two_steps(source: str, exprs: dict[str, str]) -> bool:
     distinct = [e for e in exprs.values() if _DISTINCT.fullmatch(e)]
     return source in PER_VIEWER and len(distinct) > 1
+
+
+def _reads_seen_before(exprs: dict[str, str]) -> bool:
+    """Whether the aggregates read `seen_before` (a join to the year before the period)."""
+    return any("seen_before" in e for e in exprs.values())
 
 
 # Breakdowns by one dimension each, of the same period, rows and metrics, whose source can
@@ -332,10 +342,11 @@ def _fused(plans: list[_Plan], periods: list[tuple[date, date]]) -> list[list[tu
         for source, names in plan.by_source.items():
             key: tuple = (r, source)
             if source in FUSABLE and len(query.dimensions) == 1:
-                _, _, exprs = _aggregates(query, source, names, *period, plan.people)
-                if not _needs_two_steps(source, exprs) and "seen_before" not in str(exprs):
-                    key = (source, period, query.creator_id, query.filters, tuple(exprs),
-                           plan.people is not None, tuple(exprs.values()))  # fmt: skip
+                exprs = _aggregate_exprs(source, names, plan.people)
+                if not _needs_two_steps(source, exprs) and not _reads_seen_before(exprs):
+                    # What decides the rows read (the WHERE) and what is computed of them.
+                    key = (source, period, query.creator_id, query.filters,
+                           plan.people is not None, tuple(exprs.items()))  # fmt: skip
                     taken = {plans[m].query.dimensions for m, _ in groups.get(key, [])}
                     if query.dimensions in taken:
                         key = (r, source)
