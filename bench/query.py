@@ -26,9 +26,9 @@ raw-sampled creator. Both are timed `--rounds` times over their sample (one timi
 per round: a single timing of 50 creators puts p95 on the third slowest, which this shared
 machine's noise moves by 10-20 ms). Then p50 / p95 / max / mean per store over all timings,
 the raw-scan / dashboard ratios, and how the dashboard's p95 moves from the small store to the
-big one. When the big store's
-p95 is over the target (or with `--profile always`), a profile of `build_dashboard` follows:
-time per section and per statement (run and fetched) on both stores.
+big one. When the big store's p95 is over the target (or with `--profile always`), a profile
+of `build_dashboard` follows: time per section and per statement (run and fetched) on both
+stores.
 """
 
 from __future__ import annotations

@@ -401,7 +401,9 @@ def _video_detail(panels: _Panels, video_id: str) -> dict[str, _Task]:
         }
 
     # Ahead of the panels still waiting, so the dashboard does not end on a detail read
-    # alone while the other thread has nothing left: the longest first, then the rest.
+    # alone while the other thread has nothing left. Each goes to the head of the queue, so
+    # the last submitted runs first: the figures (the longest), the likers, the positions.
+    # The panels are returned in display order, the order their withheld notes are joined.
     tasks = {
         "positions": panels.submit(positions, ahead=True),
         "likers": panels.submit(likers, ahead=True),
