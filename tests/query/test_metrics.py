@@ -26,7 +26,7 @@ Plays of the creator's videos (local time; `p7`, `p11` and `p13` fall outside th
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -282,6 +282,7 @@ def test_reads_made_together_equal_reads_made_one_by_one(ctx) -> None:
     # One statement for several queries (as a dashboard panel reads them): dimensions of
     # every type (a date, an hour, text), filters, a person breakdown and two periods.
     before = Period(PERIOD.start - (PERIOD.end - PERIOD.start), PERIOD.start, "before")
+    long_ago = Period(PERIOD.start - timedelta(days=400), PERIOD.start - timedelta(days=390), "x")
     on_v1 = (Filter("video", "is", (V1,)),)
     reads = [
         (query(("plays", "views", "reach", "new_viewers")), PERIOD.start, PERIOD.end),
@@ -298,11 +299,18 @@ def test_reads_made_together_equal_reads_made_one_by_one(ctx) -> None:
         (query(("plays",), ("language",)), PERIOD.start, PERIOD.end),
         (query(("plays",), ("city",), on_v1), PERIOD.start, PERIOD.end),
         (query(("reach", "views"), ("gender",)), before.start, before.end),
+        (query(("plays", "likes"), (), on_v1), PERIOD.start, PERIOD.end),
+        (query(("views", "total_watch_ms"), ("day",), on_v1), PERIOD.start, PERIOD.end),
+        (query(("plays", "views"), (), on_v1), long_ago.start, long_ago.end),
     ]
     passes = _fused([_plan(q) for q, _, _ in reads], [(s, e) for _, s, e in reads])
-    assert [(4, "viewer_values"), (7, "viewer_values"), (8, "viewer_values")] in passes
-    assert [(4, "audience"), (7, "audience"), (8, "audience")] in passes
-    assert [(9, "audience"), (10, "audience")] in passes
+    assert ("dims", [(4, "viewer_values"), (7, "viewer_values"), (8, "viewer_values")]) in passes
+    assert ("dims", [(4, "audience"), (7, "audience"), (8, "audience")]) in passes
+    assert ("dims", [(9, "audience"), (10, "audience")]) in passes
+    # Sums by day: both periods' totals and the daily series in one pass; a filtered read
+    # and a period with no plays at all (its sums are NULL, as SQL's are) in another.
+    assert ("days", [(0, "video_hourly"), (1, "video_hourly"), (2, "video_hourly")]) in passes
+    assert ("days", [(13, "video_hourly"), (14, "video_hourly"), (15, "video_hourly")]) in passes
     together = execute_batch(ctx, reads)
     alone = [execute_batch(ctx, [read])[0] for read in reads]
 
@@ -311,6 +319,8 @@ def test_reads_made_together_equal_reads_made_one_by_one(ctx) -> None:
 
     assert unordered(together) == unordered(alone)
     assert together[0].rows[0]["plays"] == TOTALS["plays"]
+    assert sum(r["plays"] for r in together[2].rows) == TOTALS["plays"]
+    assert together[15].rows[0]["plays"] is None
     assert {type(r["hour"]) for r in together[3].rows} == {int}
 
 

@@ -183,33 +183,49 @@ def _source_rows(con: Session, plans: list[_Plan], periods: list[tuple[date, dat
     (`_people`) last. (Columns of every metric, NULL-padded, would make DuckDB bind and
     plan hundreds of expressions for a dashboard panel.)"""
     branches, params, tags = [], {}, []
+    passes = _fused(plans, periods)
     dim_names: list[str] = []
     for plan in plans:
         dim_names += [d for d in plan.query.dimensions if d not in dim_names]
-    for members in _fused(plans, periods):
+    if any(kind == "days" for kind, _ in passes) and "day" not in dim_names:
+        dim_names.append("day")
+    # Passes by day, by their tag: their reads, and the metrics they read (list order).
+    day_passes: dict[int, tuple[list[tuple[int, str]], list[str]]] = {}
+    for kind, members in passes:
         r, source = members[0]
         plan, (start, end) = plans[r], periods[r]
         names = plan.by_source[source]
-        if len(members) == 1:
+        if kind == "alone":
             sql, branch_params, produced = _source_select(
                 plan.query, source, names, start, end, plan.people
             )
             src = f"{len(tags)}"
             dims = plan.query.dimensions
             dim_of = {d: f"d{i}" for i, d in enumerate(dims)}
+        elif kind == "days":
+            names = list(dict.fromkeys(n for m, _ in members for n in plans[m].by_source[source]))
+            start = min(periods[m][0] for m, _ in members)
+            end = max(periods[m][1] for m, _ in members)
+            sql, branch_params, produced = _days_select(plan.query, source, names, start, end)
+            src = f"{len(tags)}"
+            dim_of = {"day": "d0"}
+            day_passes[len(tags)] = (members, names)
+            members = members[:1]  # one tag for the pass: its rows are shared out below
         else:
             queries = [plans[m].query for m, _ in members]
             sql, branch_params, produced, dim_of = _fused_select(
                 queries, source, names, start, end, plan.people
             )
             src = f"{len(tags)} + g"  # the member's own tag: g numbers the members
-        # Each read binds its own values: every parameter is renamed for it.
+        # Each read binds its own values: every parameter is renamed for it (for a pass by
+        # day, for the pass: its days span its reads' periods).
+        own = f"t{len(tags)}" if kind == "days" else f"{r}"
         sql = re.sub(
             r"\$(\w+)\b",
-            lambda m, r=r, own=branch_params: f"${m[1]}_{r}" if m[1] in own else m[0],
+            lambda m, own=own, names=branch_params: f"${m[1]}_{own}" if m[1] in names else m[0],
             sql,
         )
-        params.update({f"{k}_{r}": v for k, v in branch_params.items()})
+        params.update({f"{k}_{own}": v for k, v in branch_params.items()})
         outer = [f"{src} AS src"]
         outer += [
             f"{dim_of[d]} AS dim_{d}" if d in dim_of else f"NULL AS dim_{d}" for d in dim_names
@@ -236,13 +252,42 @@ def _source_rows(con: Session, plans: list[_Plan], periods: list[tuple[date, dat
         for r, source in tags
     ]
     counts_at = columns.index("counts")
+    by_day: dict[int, list[tuple[date, list]]] = {tag: [] for tag in day_passes}
+    day_at = columns.index("dim_day") if day_passes else None
     for values in cursor.fetchall():
+        if values[0] in by_day:
+            by_day[values[0]].append((values[day_at], values[counts_at]))
+            continue
         r, dims_at, metrics, with_people = layouts[values[0]]
         counts = values[counts_at]  # Python ints (or NULL for a sum over no rows)
         row = dict(zip(metrics, counts, strict=False))
         if with_people:
             row["_people"] = counts[len(metrics)]
         yield r, tuple(_plain(values[i]) for i in dims_at), row
+    for tag, days in by_day.items():
+        yield from _shared_days(days, *day_passes[tag], plans, periods)
+
+
+def _shared_days(
+    days: list[tuple[date, list]],
+    members: list[tuple[int, str]],
+    names: list[str],
+    plans: list[_Plan],
+    periods: list[tuple[date, date]],
+):
+    """A pass by day shared out to its reads: each read's days, or its period's sums (None
+    where no day has a value, as SQL's sum over no rows gives)."""
+    for r, source in members:
+        start, end = periods[r]
+        metrics = plans[r].by_source[source]
+        at = [names.index(m) for m in metrics]
+        own = [(day, counts) for day, counts in days if start <= day <= end]
+        if plans[r].query.dimensions:
+            for day, counts in own:
+                yield r, (_plain(day),), {m: counts[i] for m, i in zip(metrics, at, strict=True)}
+        else:
+            sums = [[c[i] for _, c in own if c[i] is not None] for i in at]
+            yield r, (), {m: sum(v) if v else None for m, v in zip(metrics, sums, strict=True)}
 
 
 # Per-viewer rollups: distinct viewers are counted in two steps there (see _source_select).
@@ -333,25 +378,60 @@ def _reads_seen_before(exprs: dict[str, str]) -> bool:
 FUSABLE = ("audience", "viewer_values")
 
 
-def _fused(plans: list[_Plan], periods: list[tuple[date, date]]) -> list[list[tuple[int, str]]]:
-    """Every (read, source) of a batch, in order, in groups read in one pass: alone, or
-    with the other one-dimension breakdowns it can be read with."""
+def _fused(
+    plans: list[_Plan], periods: list[tuple[date, date]]
+) -> list[tuple[str, list[tuple[int, str]]]]:
+    """Every (read, source) of a batch, in order, in passes: alone, with the other
+    one-dimension breakdowns it can be read with ("dims"), or with the other totals and
+    daily series of the same rows of a source of daily sums ("days", see `_sums_by_day`)."""
     groups: dict[tuple, list[tuple[int, str]]] = {}
     for r, (plan, period) in enumerate(zip(plans, periods, strict=True)):
         query = plan.query
         for source, names in plan.by_source.items():
             key: tuple = (r, source)
+            exprs = _aggregate_exprs(source, names, plan.people)
             if source in FUSABLE and len(query.dimensions) == 1:
-                exprs = _aggregate_exprs(source, names, plan.people)
                 if not _needs_two_steps(source, exprs) and not _reads_seen_before(exprs):
                     # What decides the rows read (the WHERE) and what is computed of them.
-                    key = (source, period, query.creator_id, query.filters,
+                    key = ("dims", source, period, query.creator_id, query.filters,
                            plan.people is not None, tuple(exprs.items()))  # fmt: skip
                     taken = {plans[m].query.dimensions for m, _ in groups.get(key, [])}
                     if query.dimensions in taken:
                         key = (r, source)
+            elif query.dimensions in ((), ("day",)) and _sums_by_day(source, exprs, plan):
+                key = ("days", source, query.creator_id, query.filters)
             groups.setdefault(key, []).append((r, source))
-    return list(groups.values())
+    return [
+        ("alone" if len(members) == 1 else str(key[0]), members) for key, members in groups.items()
+    ]
+
+
+def _sums_by_day(source: str, exprs: dict[str, str], plan: _Plan) -> bool:
+    """Whether a read's aggregates are plain sums of a source whose rows each fall on one
+    day: its totals over any days are then the sums of its sums by day, so reads of different
+    periods and metrics (a period, the one before, its days) take one pass grouped by day
+    over all their days. Each such pass saves DuckDB a plan and a scan."""
+    return (
+        source not in FUSABLE
+        and plan.people is None
+        and "day" in SOURCES[source][1]
+        and all(_SUM.fullmatch(e) for e in exprs.values())
+    )
+
+
+def _days_select(
+    query: Query, source: str, names: list[str], start: date, end: date
+) -> tuple[str, dict[str, Any], set[str]]:
+    """One source's sums of `names` by day (`d0`) from `start` to `end`."""
+    where, params, exprs = _aggregates(query, source, names, start, end, None)
+    select = ", ".join(
+        [f"{DIMENSIONS['day'].column} AS d0"] + [f"{e} AS {c}" for c, e in exprs.items()]
+    )
+    return (
+        f"SELECT {select} FROM {SOURCES[source][0]} WHERE {where} GROUP BY d0",
+        params,
+        set(exprs),
+    )
 
 
 def _fused_select(
