@@ -65,8 +65,8 @@ _LIKER_SETTINGS = """(
     WHERE creator_id = $creator
 )"""
 
-_LIKERS = f"""
-WITH last_act AS (
+_CANDIDATES = """
+last_act AS (
     SELECT actor_id AS account_id,
            max(last_like_ts) AS liked,
            max(last_unlike_ts) AS unliked
@@ -77,13 +77,34 @@ WITH last_act AS (
 candidates AS (
     SELECT account_id, liked AS ts FROM last_act
     WHERE liked IS NOT NULL AND (unliked IS NULL OR liked > unliked)
-),
-{_NAMEABLE.format(settings=_LIKER_SETTINGS)}
+)"""
+
+_NAMED_AND_OTHERS = """
 SELECT coalesce(list(c.account_id ORDER BY c.ts DESC, c.account_id)
-                FILTER (n.account_id IS NOT NULL), []) AS named,
-       count(*) FILTER (n.account_id IS NULL) AS others
+                FILTER ({named}), []) AS named,
+       count(*) FILTER (NOT coalesce({named}, false)) AS others"""
+
+_LIKERS = f"""
+WITH {_CANDIDATES},
+{_NAMEABLE.format(settings=_LIKER_SETTINGS)}
+{_NAMED_AND_OTHERS.format(named="n.account_id IS NOT NULL")}
 FROM candidates c
 LEFT JOIN nameable n ON n.account_id = c.account_id
+"""
+
+# The likers by their settings alone: public accounts named, everyone else counted, and
+# how many of the private ones ever approved the creator. When none did, no private liker
+# can be named and this is the answer; otherwise `_LIKERS` decides. Few private likers
+# ever approved, and the approval rule (follow history, its undoing) costs a statement
+# twice as long.
+_LIKERS_BY_SETTINGS = f"""
+WITH {_CANDIDATES}
+{_NAMED_AND_OTHERS.format(named="NOT s.is_private")},
+       count(a.actor_id) FILTER (s.is_private) AS approvers
+FROM candidates c
+LEFT JOIN {_LIKER_SETTINGS} s ON s.account_id = c.account_id
+LEFT JOIN (SELECT DISTINCT actor_id FROM rollup_approvals_daily WHERE creator_id = $creator) a
+       ON a.actor_id = c.account_id
 """
 
 _PUBLIC_ACTOR = f"""
@@ -119,9 +140,10 @@ def visible_likers(
         if found is None:
             raise UserError(f"unknown video {video_id}")
         creator_id = found[0]
-    named, others = con.execute(
-        _LIKERS, {"video_id": video_id, "creator": creator_id}
-    ).fetchone() or ([], 0)
+    params = {"video_id": video_id, "creator": creator_id}
+    named, others, approvers = con.execute(_LIKERS_BY_SETTINGS, params).fetchone()
+    if approvers:
+        named, others = con.execute(_LIKERS, params).fetchone()
     return Likers(list(named), int(others))
 
 
