@@ -421,6 +421,37 @@ def test_by_follower_status(ctx) -> None:
     assert [w.reason for w in result.withheld] == ["follower population below k_min"]
 
 
+# By a viewer's attributes at the play, duda (opted out) left out: (plays, views, watch
+# time, reach). Genders: ana, bia, fabi female; caio, enzo male; gabi other. Countries: caio
+# PT, fabi US, the rest BR. Ages in 2026: ana 36, bia 31, caio 26, enzo 14, fabi 23, gabi 56.
+BY_ATTRIBUTE = {
+    "gender": {
+        "female": (4, 4, 3_000 + 25_000 + 10_000 + 5_000, 3),  # p1 p3 p4 p8
+        "male": (3, 2, 2_999 + 8_000 + 4_000, 2),  # p2 (2.999 s) p12 p6
+        "other": (2, 1, 2_000 + 3_500, 1),  # p9 (2 s) p10
+    },
+    "country": {
+        "BR": (6, 5, 3_000 + 25_000 + 10_000 + 4_000 + 2_000 + 3_500, 4),  # p1 p3 p4 p6 p9 p10
+        "PT": (2, 1, 2_999 + 8_000, 1),  # p2 p12
+        "US": (1, 1, 5_000, 1),  # p8
+    },
+    "age": {
+        "35-44": (2, 2, 28_000, 1),  # ana p1 p3
+        "25-34": (3, 2, 10_000 + 2_999 + 8_000, 2),  # bia p4, caio p2 p12
+        "18-24": (1, 1, 5_000, 1),  # fabi p8
+        "13-17": (1, 1, 4_000, 1),  # enzo p6
+        "55+": (2, 1, 5_500, 1),  # gabi p9 p10
+    },
+}
+
+
+@pytest.mark.parametrize("dimension", sorted(BY_ATTRIBUTE))
+def test_by_a_viewers_attribute_definition(ctx, dimension: str) -> None:
+    metrics = ("plays", "views", "total_watch_ms", "reach")
+    rows = definition(ctx, query(metrics, (dimension,)))
+    assert {r[dimension]: tuple(r[m] for m in metrics) for r in rows} == BY_ATTRIBUTE[dimension]
+
+
 def test_filters_narrow_totals(ctx) -> None:
     # v2 only: p6 p8 p9 p10. Not for_you: p3 p4 p6 p8 p9.
     on_v2 = run_query(ctx, query(("plays", "reach"), (), (Filter("video", "is", (V2,)),)))
