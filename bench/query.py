@@ -62,7 +62,7 @@ from creatorlens.query.dashboard import Dashboard, build_dashboard
 from creatorlens.query.model import Period, resolve_period
 from creatorlens.rollup.refresh import refresh_rollups
 from creatorlens.store import Store
-from creatorlens.store.database import Session, session_cursor
+from creatorlens.store.database import READ_THREADS, Session, session_cursor
 
 console = Console(width=None if sys.stdout.isatty() else 150)
 
@@ -621,6 +621,7 @@ def time_raw(
     con = session_cursor(server.con)  # the raw scans read the same warm store
     # A read-only store runs each statement on one thread (its dashboards read panels in
     # parallel instead); the raw scan is one statement at a time, so it gets every core.
+    # The setting is the whole store's, so it is put back when the scans are done.
     con.execute(f"SET threads = {os.cpu_count() or 1}")
     try:
         first = creators[0].creator_id
@@ -640,6 +641,7 @@ def time_raw(
                     wrong += bad
                 bar.advance(task)
     finally:
+        con.execute(f"SET threads = {READ_THREADS}")
         con.close()
     return seconds, checked, withheld, wrong
 
