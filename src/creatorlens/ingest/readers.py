@@ -165,11 +165,13 @@ class BatchReader:
         # cores, and two DuckDB instances each running a thread per core would only
         # take turns on the same cores.
         self._con.execute("SET threads = 1")
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
 
     def __iter__(self) -> Iterator[pa.Table]:
         """Batches in file order; the next one is parsed while the caller stores this one."""
         handoff: queue.Queue = queue.Queue(maxsize=1)
-        stop = threading.Event()
+        stop = self._stop
 
         def hand_over(item: object) -> bool:
             """Put an item for the consumer unless it has stopped listening."""
@@ -191,6 +193,7 @@ class BatchReader:
                 hand_over(exc)
 
         worker = threading.Thread(target=produce, name="creatorlens-reader", daemon=True)
+        self._worker = worker
         worker.start()
         try:
             while True:
@@ -246,6 +249,11 @@ class BatchReader:
         return ", ".join(f'{_as_text(f, types.get(f))} AS "{f}"' for f in fields)
 
     def close(self) -> None:
+        """Stop the parsing thread (a caller may stop reading mid-file), then the parser."""
+        if self._worker is not None and self._worker.is_alive():
+            self._stop.set()
+            self._con.interrupt()
+            self._worker.join()
         self._con.close()
 
 
