@@ -229,7 +229,7 @@ ev AS (
     SELECT e.type, e.video_id, e.viewer_pid, e.key_id, e.watched_ms, e.source, e.channel,
            e.actor_is_follower, e.actor_opt_out, e.actor_country, e.actor_age_bucket,
            e.actor_gender, timezone($tz, e.ts) AS lts, CAST(timezone($tz, e.ts) AS DATE) AS d
-    FROM events e
+    FROM events_with_attributes e
     WHERE e.creator_id = $c AND e.ts >= $lo AND e.ts < $hi
       AND CAST(timezone($tz, e.ts) AS DATE) BETWEEN $s AND $e
 )"""

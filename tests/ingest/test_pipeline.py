@@ -239,7 +239,8 @@ def test_viewer_attributes_are_taken_at_ingest(tmp_path: Path, base: dict[str, P
     ingest_into(db, [base["accounts"], accounts, base["videos"], events])
     got = rows(
         db,
-        "SELECT event_id, actor_age_bucket, actor_gender, actor_country FROM events "
+        "SELECT event_id, actor_age_bucket, actor_gender, actor_country "
+        "FROM events_with_attributes "
         "ORDER BY event_id",
     )
     # born 2011, viewing in 2026: 15, a minor, only ever in the 13-17 bucket.
@@ -389,3 +390,44 @@ def test_a_reader_stopped_mid_file_closes_cleanly(tmp_path: Path) -> None:
     reader.close()  # its parsing thread is reading ahead: it is stopped, not raced
     assert first.column("event_id").to_pylist()[:3] == ["e0", "e1", "e2"]
     assert "creatorlens-reader" not in {t.name for t in threading.enumerate()}
+
+
+def test_actors_alike_share_one_profile_and_attributes_read_back(
+    tmp_path: Path, base: dict[str, Path]
+) -> None:
+    accounts = write_ndjson(
+        tmp_path / "accounts-more.ndjson",
+        [
+            account("twin-a", city=None),
+            account("twin-b", city=None),  # same as twin-a: Austin-less, female, US, en
+            account("blank", gender=None, country=None, city=None, language=None),
+        ],
+    )
+    first = write_ndjson(
+        tmp_path / "events-1.ndjson",
+        [view("e1", "twin-a"), view("e2", "twin-b"), view("e3", "u1"), view("e4", "blank")],
+    )
+    second = write_ndjson(tmp_path / "events-2.ndjson", [view("e5", "twin-b"), view("e6", "u2")])
+    db = tmp_path / "s.duckdb"
+    ingest_into(db, [base["accounts"], accounts, base["videos"], first], refresh=False)
+    ingest_into(db, [second], refresh=False)
+    # Two combinations exist: (female, US, NULL, en) and (female, US, Austin, en); the
+    # account with none of the four attributes has no profile, like a device id would.
+    assert rows(db, "SELECT count(*) FROM actor_profiles") == [(2,)]
+    profile = dict(rows(db, "SELECT event_id, actor_profile FROM events"))
+    assert profile["e1"] == profile["e2"] == profile["e5"]
+    assert profile["e3"] == profile["e6"] != profile["e1"]
+    assert profile["e4"] is None
+    got = rows(
+        db,
+        "SELECT event_id, actor_gender, actor_country, actor_city, actor_language "
+        "FROM events_with_attributes ORDER BY event_id",
+    )
+    assert got == [
+        ("e1", "female", "US", None, "en"),
+        ("e2", "female", "US", None, "en"),
+        ("e3", "female", "US", "Austin", "en"),
+        ("e4", None, None, None, None),
+        ("e5", "female", "US", None, "en"),
+        ("e6", "female", "US", "Austin", "en"),
+    ]

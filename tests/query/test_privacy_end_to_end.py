@@ -60,7 +60,7 @@ SECRETS = [None] + [hashlib.sha256(f"instance {i}".encode()).digest() for i in r
 RAW_BREAKDOWN = """
 SELECT coalesce({column}, 'unknown') AS value,
        count(DISTINCT viewer_pid) AS people, count(*) AS plays, sum(watched_ms) AS watch_ms
-FROM events
+FROM events_with_attributes
 WHERE creator_id = $creator AND type = 'view' AND NOT actor_opt_out
   AND CAST(timezone('America/Sao_Paulo', ts) AS DATE) BETWEEN $start AND $end
 GROUP BY ALL
@@ -154,8 +154,9 @@ def test_filters_that_narrow_to_a_few_people_are_refused(crowd) -> None:
     # Control: 2 people match (crowd-016 and crowd-100: BR, born 2000, day 3), so without the
     # filter check this query would answer {"plays": 2, "reach": 2}.
     (people,) = crowd.con.execute(
-        "SELECT count(DISTINCT viewer_pid) FROM events WHERE creator_id = $c AND type = 'view' "
-        "AND actor_city = 'Recife' AND actor_age_bucket = '25-34' AND NOT actor_opt_out "
+        "SELECT count(DISTINCT viewer_pid) FROM events_with_attributes "
+        "WHERE creator_id = $c AND type = 'view' AND actor_city = 'Recife' "
+        "AND actor_age_bucket = '25-34' AND NOT actor_opt_out "
         "AND CAST(timezone('America/Sao_Paulo', ts) AS DATE) = $d",
         {"c": CROWD_CREATOR, "d": crowd_day(3)},
     ).fetchone()
@@ -318,7 +319,7 @@ def test_opted_out_viewers_count_in_totals_never_in_breakdowns(
     # Control: the 30 opted-out viewers all live in Iceland, enough for a row of their own
     # (cell_min 10 + 2 x noise bound 8 = 26), so letting them into the cells would show it.
     (iceland,) = crowd.con.execute(
-        "SELECT count(DISTINCT viewer_pid) FROM events "
+        "SELECT count(DISTINCT viewer_pid) FROM events_with_attributes "
         "WHERE creator_id = $c AND actor_country = 'IS'",
         {"c": CROWD_CREATOR},
     ).fetchone()

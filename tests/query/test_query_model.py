@@ -187,7 +187,7 @@ def test_is_not_keeps_viewers_whose_attribute_is_unknown(generated_db: Path) -> 
     )
     [(devices,)] = _sql(
         generated_db,
-        "SELECT count(DISTINCT viewer_pid) FROM events "
+        "SELECT count(DISTINCT viewer_pid) FROM events_with_attributes "
         "WHERE creator_id = $c AND type = 'view' AND actor_country IS NULL",
         {"c": creator},
     )

@@ -288,7 +288,7 @@ def _expected(con: duckdb.DuckDBPyConnection, threshold: int) -> dict[str, dict[
         SELECT type, ts, creator_id, video_id, viewer_pid, key_id, watched_ms, source,
                channel, actor_age_bucket, actor_gender, actor_country, actor_city,
                actor_language, actor_opt_out, actor_is_follower, actor_id
-        FROM events
+        FROM events_with_attributes
         """
     ).fetchall()
 

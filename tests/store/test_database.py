@@ -129,3 +129,47 @@ def test_a_read_only_store_runs_each_statement_on_one_thread(tmp_path: Path) -> 
         assert store.session().execute(setting).fetchone() == (1,)
     # Ingest and refresh keep every core.
     assert writer_threads == duckdb.connect().execute(setting).fetchone()[0]
+
+
+def test_a_store_with_attributes_on_each_event_moves_them_to_profiles(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    with Store.open(db) as store:
+        store.con.execute(
+            "INSERT INTO actor_profiles VALUES (1, 'female', 'BR', 'Recife', 'pt'), "
+            "(2, 'male', NULL, NULL, 'en')"
+        )
+        store.con.execute(
+            """
+            INSERT INTO events (event_id, type, ts, creator_id, actor_age_bucket,
+                                actor_profile, actor_opt_out, actor_is_follower, ingested_at)
+            VALUES ('a', 'view', now(), 'c1', '18-24', 1, false, false, now()),
+                   ('b', 'view', now(), 'c1', '25-34', 2, false, true, now()),
+                   ('c', 'view', now(), 'c1', NULL, NULL, true, false, now()),
+                   ('d', 'like', now(), 'c2', '18-24', 1, false, false, now())
+            """
+        )
+        before = store.con.execute(
+            "SELECT * FROM events_with_attributes ORDER BY event_id"
+        ).fetchall()
+        # The layout of an older store: the four attributes on every event, no profiles.
+        store.con.execute(
+            """
+            CREATE TABLE old_events AS SELECT * FROM events_with_attributes;
+            DROP VIEW events_with_attributes;
+            DROP TABLE events;
+            DROP TABLE actor_profiles;
+            ALTER TABLE old_events RENAME TO events;
+            """
+        )
+    with Store.open(db) as store:
+        after = store.con.execute("SELECT * FROM events_with_attributes ORDER BY event_id")
+        assert after.fetchall() == before
+        profiles = store.con.execute(
+            "SELECT gender, country, city, language FROM actor_profiles ORDER BY ALL"
+        ).fetchall()
+        assert profiles == [("female", "BR", "Recife", "pt"), ("male", None, None, "en")]
+        (dropped,) = store.con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'events' "
+            "AND column_name IN ('actor_gender', 'actor_country', 'actor_city', 'actor_language')"
+        ).fetchone()
+        assert dropped == 0

@@ -37,6 +37,7 @@ from creatorlens.ingest.wire import (
 )
 from creatorlens.rollup.refresh import mark_creators_dirty, sync_liker_privacy
 from creatorlens.store import Store
+from creatorlens.store.database import PROFILE_ATTRIBUTES, same_profile
 
 IS_ANONYMOUS = type_in(ANONYMOUS_TYPES)
 
@@ -237,13 +238,32 @@ GROUP BY live_id
 """
 
 # Each distinct actor of the batch, once: its account attributes and its viewer HMAC (the
-# HMAC runs once per actor, never once per event).
+# HMAC runs once per actor, never once per event). Its profile number is set next.
 _ACTORS = f"""
 CREATE OR REPLACE TEMP TABLE actors AS
 SELECT c.actor_id, {VIEWER_MAC_SQL.format(viewer="c.actor_id")} AS mac,
-       a.birth_year, a.gender, a.country, a.city, a.language, a.analytics_opt_out
+       a.birth_year, a.gender, a.country, a.city, a.language, a.analytics_opt_out,
+       NULL::INTEGER AS profile_id
 FROM (SELECT DISTINCT actor_id FROM checked WHERE status = 'new') c
 LEFT JOIN accounts a ON a.account_id = c.actor_id
+"""
+
+_PROFILE = ", ".join(PROFILE_ATTRIBUTES)
+
+# Combinations of attributes not seen before get the next numbers, in a fixed order so that
+# the same batches always number them alike. EXCEPT compares NULLs as equal.
+_NEW_PROFILES = f"""
+INSERT INTO actor_profiles
+SELECT (SELECT coalesce(max(profile_id), 0) FROM actor_profiles)
+           + row_number() OVER (ORDER BY {_PROFILE}), {_PROFILE}
+FROM (SELECT {_PROFILE} FROM actors WHERE coalesce({_PROFILE}) IS NOT NULL
+      EXCEPT SELECT {_PROFILE} FROM actor_profiles)
+"""
+
+_ACTOR_PROFILES = f"""
+UPDATE actors SET profile_id = p.profile_id
+FROM actor_profiles p
+WHERE {same_profile("p", "actors")}
 """
 
 # Ages by the year of the event in UTC (the store's time zone), taken from the epoch:
@@ -321,15 +341,12 @@ SELECT c.event_id,
        c.live_id,
        c.gift_parsed,
        {_AGE_BUCKET},
-       c.gender,
-       c.country,
-       c.city,
-       c.language,
+       c.profile_id,
        coalesce(c.analytics_opt_out, false),
        coalesce(f.following, false),
        now()
 FROM (
-    SELECT c.*, a.gender, a.country, a.city, a.language, a.analytics_opt_out,
+    SELECT c.*, a.profile_id, a.analytics_opt_out,
            CASE WHEN c.creator IS NOT NULL
                 THEN {PSEUDONYM_SQL.format(mac="a.mac", creator="c.creator")} END AS pid,
            year(make_timestamp(epoch_us(c.ts_parsed))) - a.birth_year AS age
@@ -355,6 +372,8 @@ def _store_events(store: Store, key_id: str, ipad: bytes, opad: bytes) -> Ingest
     con.execute(_FOLLOWS)
     con.execute(_LIVES)
     con.execute(_ACTORS, {"ipad": ipad, "opad": opad})
+    con.execute(_NEW_PROFILES)
+    con.execute(_ACTOR_PROFILES)
     con.execute(_FOLLOWER_AT_EVENT)
     con.execute(_FOLLOWER_WATCH)
     con.execute(_INSERT_EVENTS, {"key_id": key_id})

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from creatorlens.store.database import PROFILE_ATTRIBUTES
+
 # Event columns the rollups read, carried unchanged into `rollup_input`.
 EVENT_COLUMNS = (
     "event_id",
@@ -34,6 +36,9 @@ EVENT_COLUMNS = (
     "actor_opt_out",
     "actor_is_follower",
 )
+# Event columns stored once per combination in `actor_profiles` (the event keeps its
+# `actor_profile`), and where `rollup_input` takes them from.
+PROFILE_COLUMNS = {f"actor_{a}": f"p.{a}" for a in PROFILE_ATTRIBUTES}
 # Columns `rollup_input` adds: the day and hour in the creator's time zone, and the
 # duration of the event's video (NULL for events without one).
 INPUT_COLUMNS = (*EVENT_COLUMNS, "local_date", "local_hour", "video_duration_ms")
@@ -316,13 +321,17 @@ def input_ctes(
         events_where += f" AND ({events_filter})"
     # The creator's time zone comes from their account; a creator with no account row is
     # on UTC.
+    columns = (
+        f"{PROFILE_COLUMNS[c]} AS {c}" if c in PROFILE_COLUMNS else f"e.{c}" for c in EVENT_COLUMNS
+    )
     located = f"""
-    SELECT {_list(f"e.{c}" for c in EVENT_COLUMNS)},
+    SELECT {_list(columns)},
            {local_ts} AS local_ts,
            v.duration_ms AS video_duration_ms
     FROM events e
     LEFT JOIN accounts a ON a.account_id = e.creator_id
     LEFT JOIN videos v ON v.video_id = e.video_id
+    LEFT JOIN actor_profiles p ON p.profile_id = e.actor_profile
     WHERE {events_where}"""
     keyed = ""
     if keys:

@@ -80,6 +80,7 @@ class Store:
             con.execute(f"SET threads = {READ_THREADS}")
             con.execute(f"SET disabled_optimizers = '{READ_SKIPPED_OPTIMIZERS}'")
         else:
+            _move_attributes_to_profiles(con)
             con.execute(SCHEMA_SQL)
         keys_path = Path(keys) if keys else path.with_name(path.name + ".keys")
         return cls(path, con, keys_path)
@@ -173,6 +174,68 @@ class Session:
     def for_this_thread(self) -> Session:
         """The session of the same store that the calling thread reads on."""
         return self.store.session()
+
+
+# An actor's attributes kept once per combination in `actor_profiles`; an event refers to
+# its actor's combination, and `events_with_attributes` shows each as `actor_<attribute>`.
+PROFILE_ATTRIBUTES = ("gender", "country", "city", "language")
+
+
+def same_profile(profile: str, other: str, other_prefix: str = "") -> str:
+    """SQL matching profile row `profile` to the attributes of `other`, NULLs alike."""
+    return " AND ".join(
+        f"{profile}.{a} IS NOT DISTINCT FROM {other}.{other_prefix}{a}" for a in PROFILE_ATTRIBUTES
+    )
+
+
+def _move_attributes_to_profiles(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a store written before events kept an actor profile to today's layout.
+
+    Its events are copied once into today's `events` table, each combination of the four
+    attributes becoming a row of `actor_profiles`, in one transaction.
+    """
+    if "actor_gender" not in _columns(con, "events"):
+        return
+    attributes = ", ".join(f"actor_{a}" for a in PROFILE_ATTRIBUTES)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("ALTER TABLE events RENAME TO events_before_profiles")
+        con.execute(SCHEMA_SQL)
+        con.execute(
+            f"""
+            INSERT INTO actor_profiles
+            SELECT row_number() OVER (ORDER BY {attributes}), {attributes}
+            FROM (SELECT DISTINCT {attributes} FROM events_before_profiles
+                  WHERE coalesce({attributes}) IS NOT NULL)
+            """
+        )
+        values = ", ".join(
+            "p.profile_id" if c == "actor_profile" else f"e.{c}" for c in _columns(con, "events")
+        )
+        con.execute(
+            f"""
+            INSERT INTO events
+            SELECT {values} FROM events_before_profiles e
+            LEFT JOIN actor_profiles p ON {same_profile("p", "e", "actor_")}
+            """
+        )
+        con.execute("DROP TABLE events_before_profiles")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The store table's columns, in order (none if there is no such table)."""
+    return [
+        name
+        for (name,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() "
+            "WHERE database_name = ? AND table_name = ? ORDER BY column_index",
+            [CATALOG, table],
+        ).fetchall()
+    ]
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
