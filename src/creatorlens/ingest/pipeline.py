@@ -37,7 +37,7 @@ from creatorlens.ingest.wire import (
 )
 from creatorlens.rollup.refresh import mark_creators_dirty, sync_liker_privacy
 from creatorlens.store import Store
-from creatorlens.store.database import PROFILE_ATTRIBUTES, same_profile
+from creatorlens.store.database import new_profiles, same_profile
 
 IS_ANONYMOUS = type_in(ANONYMOUS_TYPES)
 
@@ -248,17 +248,8 @@ FROM (SELECT DISTINCT actor_id FROM checked WHERE status = 'new') c
 LEFT JOIN accounts a ON a.account_id = c.actor_id
 """
 
-_PROFILE = ", ".join(PROFILE_ATTRIBUTES)
-
-# Combinations of attributes not seen before get the next numbers, in a fixed order so that
-# the same batches always number them alike. EXCEPT compares NULLs as equal.
-_NEW_PROFILES = f"""
-INSERT INTO actor_profiles
-SELECT (SELECT coalesce(max(profile_id), 0) FROM actor_profiles)
-           + row_number() OVER (ORDER BY {_PROFILE}), {_PROFILE}
-FROM (SELECT {_PROFILE} FROM actors WHERE coalesce({_PROFILE}) IS NOT NULL
-      EXCEPT SELECT {_PROFILE} FROM actor_profiles)
-"""
+# The batch's actors' combinations of attributes not seen before get the next numbers.
+_NEW_PROFILES = new_profiles("actors")
 
 _ACTOR_PROFILES = f"""
 UPDATE actors SET profile_id = p.profile_id

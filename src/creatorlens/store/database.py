@@ -188,6 +188,21 @@ def same_profile(profile: str, other: str, other_prefix: str = "") -> str:
     )
 
 
+def new_profiles(source: str, prefix: str = "") -> str:
+    """SQL giving each combination of attributes in `source` (columns `<prefix><attribute>`)
+    that `actor_profiles` lacks the next number, in a fixed order, so that the same rows
+    always number them alike. EXCEPT compares NULLs as equal; a row with none of the
+    attributes needs no profile."""
+    columns = ", ".join(f"{prefix}{a}" for a in PROFILE_ATTRIBUTES)
+    return f"""
+    INSERT INTO actor_profiles
+    SELECT (SELECT coalesce(max(profile_id), 0) FROM actor_profiles)
+               + row_number() OVER (ORDER BY {columns}), {columns}
+    FROM (SELECT {columns} FROM {source} WHERE coalesce({columns}) IS NOT NULL
+          EXCEPT SELECT {", ".join(PROFILE_ATTRIBUTES)} FROM actor_profiles)
+    """
+
+
 def _move_attributes_to_profiles(con: duckdb.DuckDBPyConnection) -> None:
     """Bring a store written before events kept an actor profile to today's layout.
 
@@ -196,19 +211,11 @@ def _move_attributes_to_profiles(con: duckdb.DuckDBPyConnection) -> None:
     """
     if "actor_gender" not in _columns(con, "events"):
         return
-    attributes = ", ".join(f"actor_{a}" for a in PROFILE_ATTRIBUTES)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("ALTER TABLE events RENAME TO events_before_profiles")
         con.execute(SCHEMA_SQL)
-        con.execute(
-            f"""
-            INSERT INTO actor_profiles
-            SELECT row_number() OVER (ORDER BY {attributes}), {attributes}
-            FROM (SELECT DISTINCT {attributes} FROM events_before_profiles
-                  WHERE coalesce({attributes}) IS NOT NULL)
-            """
-        )
+        con.execute(new_profiles("events_before_profiles", "actor_"))
         values = ", ".join(
             "p.profile_id" if c == "actor_profile" else f"e.{c}" for c in _columns(con, "events")
         )
