@@ -174,6 +174,32 @@ def test_bad_records_are_quarantined_with_reason_and_good_ones_kept(
     assert all(reason for (_, reason) in summary.reasons)
 
 
+def test_each_rfc_3339_form_is_stored_at_the_instant_it_names(
+    tmp_path: Path, base: dict[str, Path]
+) -> None:
+    # Every form below names 2026-10-02 10:00:00 UTC (worked out by hand from its offset).
+    forms = {
+        "lower": "2026-10-02t10:00:00z",  # RFC 3339 allows a lower-case t and z
+        "fraction": "2026-10-02T12:00:00.000+02:00",
+        "nanos": "2026-10-02T10:00:00.000000000Z",
+        "space": "2026-10-02 05:00:00 -0500",  # a space for the T and before the offset
+        "unknown-offset": "2026-10-02T10:00:00-00:00",
+        "quarter-hour": "2026-10-02T15:45:00+05:45",
+        "epoch-ms": 1790935200000,
+    }
+    events = write_ndjson(
+        tmp_path / "events.ndjson",
+        [view(name, "u1", ts=ts) for name, ts in forms.items()]
+        + [view("no-offset", "u1", ts="2026-10-02T10:00:00")],
+    )
+    db = tmp_path / "s.duckdb"
+    ingest_into(db, [base["accounts"], base["videos"], events], refresh=False)
+
+    stored = rows(db, "SELECT event_id, epoch(ts) FROM events ORDER BY event_id")
+    assert stored == sorted((name, 1790935200.0) for name in forms)
+    assert rows(db, "SELECT event_id, field FROM quarantine") == [("no-offset", "ts")]
+
+
 def test_viewer_pseudonym_is_the_keyed_hmac_per_creator(
     tmp_path: Path, base: dict[str, Path]
 ) -> None:

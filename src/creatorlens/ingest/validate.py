@@ -21,8 +21,8 @@ from creatorlens.ingest.wire import (
 # milliseconds), later is a clock far in the future.
 EARLIEST_TS = "2000-01-01T00:00:00Z"
 MAX_FUTURE = "INTERVAL 1 DAY"
-# RFC 3339 date-time with a required offset; a space for the T and offsets written +hh or
-# +hhmm are tolerated, as many exporters write them.
+# RFC 3339 date-time with a required offset; a space for the T, a space before the offset
+# and offsets written +hh or +hhmm are tolerated, as many exporters write them.
 RFC3339 = r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d{1,9})? ?([Zz]|[+-]\d\d(:?\d\d)?)"
 
 
@@ -40,6 +40,11 @@ def type_in(types: tuple[str, ...], column: str = "type_no") -> str:
     return f"{column} IN (" + ", ".join(str(EVENT_TYPES.index(t) + 1) for t in types) + ")"
 
 
+# What DuckDB's cast refuses of the forms RFC3339 admits: a lower-case t or z (RFC 3339
+# allows both) and a space before the offset. Only texts the plain cast refused are rewritten.
+_CAST_FORM = "regexp_replace(upper({col}), ' ([Z+-])', '\\1')"
+
+
 def timestamp_sql(col: str) -> str:
     """Parse RFC 3339 with an offset, or epoch milliseconds, into TIMESTAMPTZ (else NULL)."""
     # A text with a colon is never an integer; testing that first spares RFC 3339 texts the
@@ -47,7 +52,8 @@ def timestamp_sql(col: str) -> str:
     return (
         f"CASE WHEN NOT contains({col}, ':') AND TRY_CAST({col} AS BIGINT) IS NOT NULL "
         f"THEN epoch_ms(TRY_CAST({col} AS BIGINT))::TIMESTAMPTZ "
-        f"WHEN regexp_full_match({col}, '{RFC3339}') THEN TRY_CAST({col} AS TIMESTAMPTZ) END"
+        f"WHEN regexp_full_match({col}, '{RFC3339}') THEN coalesce(TRY_CAST({col} AS TIMESTAMPTZ), "
+        f"TRY_CAST({_CAST_FORM.format(col=col)} AS TIMESTAMPTZ)) END"
     )
 
 
