@@ -31,6 +31,15 @@ def test_unknown_format(tmp_path: Path) -> None:
     assert "unknown format" in line
 
 
+def test_directory_without_data_files(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "notes.txt").write_text("x")
+    line = one_line_error(
+        run_cli("ingest", str(tmp_path / "in"), "--db", str(tmp_path / "s.duckdb"))
+    )
+    assert "no .ndjson" in line
+
+
 def test_unreadable_file(tmp_path: Path) -> None:
     path = tmp_path / "events.parquet"
     path.write_text("this is not parquet")

@@ -157,7 +157,9 @@ def _generate(out, creators, viewers, days, seed, events, fmt):
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="NDJSON, CSV or Parquet files.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="NDJSON, CSV or Parquet files, or directories of them.")
+    ],
     db: DbOption,
     keys: KeysOption = None,
     entity: Annotated[

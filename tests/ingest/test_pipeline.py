@@ -92,6 +92,23 @@ def test_same_file_twice_stores_every_event_once(tmp_path: Path) -> None:
     assert rows(db, "SELECT count(*) FROM quarantine") == [(bad,)]
 
 
+def test_a_directory_stands_for_the_data_files_in_it(tmp_path: Path) -> None:
+    files = synthetic_platform(tmp_path / "p", 3_000)
+    bad = len([i for i in range(3_000) if i % 997 == 0])  # type 'teleport'
+    # Left alone: other extensions and hidden files (a partial upload, say).
+    (tmp_path / "p" / "notes.txt").write_text("not data")
+    (tmp_path / "p" / ".events-partial.ndjson").write_text("{broken\n")
+    assert sorted(p.name for p in files.values()) == [
+        "accounts.ndjson",
+        "events.ndjson",
+        "videos.ndjson",
+    ]  # by name, events come before the videos they need
+    db = tmp_path / "s.duckdb"
+    summary = ingest_into(db, [tmp_path / "p"])
+    assert summary.accepted == 5_000 + 200 + 3_000 - bad
+    assert rows(db, "SELECT count(*) FROM quarantine") == [(bad,)]
+
+
 def test_overlapping_files_store_the_union_once(tmp_path: Path) -> None:
     files = synthetic_platform(tmp_path / "p", 1_000)
     lines = files["events"].read_text().splitlines(keepends=True)

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from creatorlens.errors import UserError
 from creatorlens.ingest.pseudonym import PSEUDONYM_SQL, VIEWER_MAC_SQL, KeyRing, hmac_pads
-from creatorlens.ingest.readers import BatchReader, SourceFile, estimate_records, open_source
+from creatorlens.ingest.readers import BatchReader, SourceFile, estimate_records, open_sources
 from creatorlens.ingest.validate import (
     NAMED_TYPES_SQL,
     TYPE_NO_SQL,
@@ -75,8 +75,9 @@ def ingest_paths(
     batch_rows: int = 750_000,
     progress: Progress | None = None,
 ) -> IngestSummary:
-    """Ingest files (accounts first, then videos, then events, whatever the order given)."""
-    sources = sorted((open_source(p, entity) for p in paths), key=lambda s: ORDER[s.entity])
+    """Ingest files, or the data files of directories (accounts first, then videos, then
+    events, whatever the order given)."""
+    sources = sorted(open_sources(paths, entity), key=lambda s: ORDER[s.entity])
     summary = IngestSummary()
     for source in sources:
         summary.add(ingest_file(store, source, batch_rows=batch_rows, progress=progress))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +71,33 @@ def open_source(path: str | Path, entity: str | None = None) -> SourceFile:
     if entity not in ENTITIES:
         raise UserError(f"{path}: unknown entity kind {entity!r} (use {', '.join(ENTITIES)})")
     return SourceFile(path, fmt, entity)
+
+
+def open_sources(paths: Iterable[str | Path], entity: str | None = None) -> list[SourceFile]:
+    """The files to ingest: each file named, and the data files directly inside each
+    directory named (in name order; files of other extensions and hidden ones are left)."""
+    sources = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            sources.append(open_source(path, entity))
+            continue
+        found = [
+            open_source(p, entity)
+            for p in sorted(path.iterdir())
+            if p.is_file() and not p.name.startswith(".") and _has_data_extension(p)
+        ]
+        if not found:
+            raise UserError(f"{path}: a directory with no .ndjson, .jsonl, .csv or .parquet files")
+        sources += found
+    return sources
+
+
+def _has_data_extension(path: Path) -> bool:
+    try:
+        file_format(path)
+    except UserError:
+        return False
+    return True
 
 
 def _entity_from_name(path: Path) -> str | None:
