@@ -87,9 +87,9 @@ def synthetic_platform(out: Path, n_events: int, n_viewers: int = 5_000) -> dict
     return {k: out / f"{k}.ndjson" for k in ("accounts", "videos", "events")}
 
 
-def run_cli(*args: str, check: bool = False) -> subprocess.CompletedProcess:
-    """Run the real `creatorlens` command in a subprocess."""
-    env = dict(os.environ, COLUMNS="200")
+def run_cli(*args: str, check: bool = False, columns: int = 200) -> subprocess.CompletedProcess:
+    """Run the real `creatorlens` command in a subprocess (a terminal `columns` wide)."""
+    env = dict(os.environ, COLUMNS=str(columns))
     proc = subprocess.run(
         [sys.executable, "-m", "creatorlens", *args], capture_output=True, text=True, env=env
     )

@@ -78,8 +78,11 @@ def _ingest_with_progress(
     entity: str | None,
     batch_rows: int = 750_000,
     rollups: bool = True,
+    view_threshold_ms: int | None = None,
 ):
-    from creatorlens.ingest import ingest_into
+    from creatorlens.load import ingest_into
+
+    threshold = {} if view_threshold_ms is None else {"view_threshold_ms": view_threshold_ms}
 
     with _progress_bar() as bar:
         tasks: dict[str, int] = {}
@@ -99,6 +102,7 @@ def _ingest_with_progress(
             progress=progress,
             refresh=rollups,
             rollup_progress=_stage_progress(bar, "rollup"),
+            **threshold,
         )
 
 
@@ -140,8 +144,12 @@ def generate(
 
 
 def _generate(out, creators, viewers, days, seed, events, fmt):
-    from creatorlens.generate import generate_platform
+    from creatorlens.generate import generate_platform, prepare_output
 
+    # The arguments and the output directory are checked before a progress bar opens.
+    prepare_output(
+        out, creators=creators, viewers=viewers, days=days, seed=seed, events=events, fmt=fmt
+    )
     with _progress_bar() as bar:
         return generate_platform(
             out,
@@ -175,11 +183,20 @@ def ingest(
 
 
 @app.command()
-def refresh(db: DbOption, keys: KeysOption = None) -> None:
+def refresh(
+    db: DbOption,
+    keys: KeysOption = None,
+    policy: Annotated[
+        Path | None, typer.Option(help="Privacy policy TOML (its view_threshold_ms).")
+    ] = None,
+) -> None:
     """Bring the rollups up to date with everything ingested (idempotent)."""
+    from creatorlens.privacy import load_policy
+
     if not db.is_file():
         raise UserError(f"{db}: no such store")
-    summary = _ingest_with_progress(db, [], keys, None)
+    threshold = load_policy(policy).view_threshold_ms if policy else None
+    summary = _ingest_with_progress(db, [], keys, None, view_threshold_ms=threshold)
     rollups = summary.rollups
     console.print(f"rollups {rollups.mode}: {rollups.reason} ({rollups.seconds:.1f} s)")
 
@@ -221,10 +238,21 @@ def import_kuairand(
     from creatorlens.importers.kuairand import convert_kuairand
 
     for path in (log, videos, users):
+        if path is not None and path.is_dir():
+            raise UserError(f"{path}: is a directory, not a file")
         if path is not None and not path.is_file():
             raise UserError(f"{path}: no such file")
     with tempfile.TemporaryDirectory(prefix="creatorlens-kuairand-") as tmp:
         files = convert_kuairand(log, Path(tmp), videos=videos, users=users)
+        if files.n_log_rows == files.n_skipped_rows:
+            raise UserError(
+                f"{log}: no exposure rows to import"
+                + (
+                    f" ({files.n_skipped_rows:,} lack user_id, video_id or time_ms)"
+                    if files.n_skipped_rows
+                    else " (only a header line)"
+                )
+            )
         summary = _ingest_with_progress(
             db, [files.accounts, files.videos, files.events], keys, None
         )
@@ -286,22 +314,37 @@ def report(
 def _report(db, creator, period, start, end, compare, as_json, policy, keys) -> None:
     import json
 
-    from creatorlens.query import creator_context
-    from creatorlens.query.dashboard import build_dashboard
-    from creatorlens.query.model import resolve_period
     from creatorlens.report.terminal import render
+    from creatorlens.studio import open_studio
 
-    if not Path(db).is_file():
-        raise UserError(f"{db}: no such store")
     if period is not None and (start or end):
         raise UserError("give either --period or --from/--to, not both")
-    with creator_context(db, creator, policy=policy, keys=keys) as (ctx, latest):
-        chosen = resolve_period(period, start, end, latest)
-        dashboard = build_dashboard(ctx, creator, chosen, compare=compare, detail_videos=3)
+    with open_studio(db, creator, policy=policy, keys=keys) as studio:
+        chosen = studio.period(period, start, end)
+        dashboard = studio.dashboard(chosen, compare=compare, detail_videos=3)
     if as_json:
         print(json.dumps(dashboard.to_json(), indent=2, default=str))
     else:
         render(dashboard, console)
+
+
+@app.command()
+def creators(
+    db: DbOption,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
+) -> None:
+    """List the creator and business accounts (id, videos, followers), most viewed first."""
+    from creatorlens.privacy import PublicCard
+    from creatorlens.studio import platform_creators
+
+    cards = platform_creators(db, limit, PublicCard())
+    table = Table(title=f"Creators in {db} ({len(cards):,})")
+    table.add_column("creator")
+    for col in ("videos", "followers", "views (all time)"):
+        table.add_column(col, justify="right")
+    for c in cards:
+        table.add_row(c.creator_id, f"{c.videos:,}", f"{c.followers:,}", f"{c.views:,}")
+    console.print(table if cards else f"no creator or business accounts in {db}")
 
 
 @app.command()
@@ -318,7 +361,7 @@ def demo(
     top: Annotated[int, typer.Option(min=1)] = 5,
 ) -> None:
     """Generate a platform (~1M events), ingest it, report on the top creator."""
-    from creatorlens.analytics.summary import top_creators
+    from creatorlens.studio import platform_creators
 
     platform_dir = workdir / "platform"
     db = workdir / "store.duckdb"
@@ -328,10 +371,10 @@ def demo(
         db, [platform.accounts, platform.videos, platform.events], None, None
     )
     _print_ingest_summary(summary)
-    creators = top_creators(db, top)
-    table = Table(title=f"Top {len(creators)} creators by views (all time)")
+    cards = platform_creators(db, top)
+    table = Table(title=f"Top {len(cards)} creators by views (all time)")
     table.add_column("")
-    for c in creators:
+    for c in cards:
         table.add_column(c.creator_id, justify="right")
     rows = {
         "videos": lambda c: f"{c.videos:,}",
@@ -348,12 +391,30 @@ def demo(
         "followers −": lambda c: f"{c.followers_lost:,}",
     }
     for label, cell in rows.items():
-        table.add_row(label, *(cell(c) for c in creators))
+        table.add_row(label, *(cell(c) for c in cards))
     console.print(table)
-    if creators:
-        console.print(f"\n[b]Report for the top creator, {creators[0].creator_id}[/b]")
-        _report(db, creators[0].creator_id, "28d", None, None, True, False, None, None)
-    console.print(f"store: {db}  (creatorlens quarantine --db {db} lists refused records)")
+    if cards:
+        console.print(f"\n[b]Report for the top creator, {cards[0].creator_id}[/b]")
+        _report(db, cards[0].creator_id, "28d", None, None, True, False, None, None)
+    _next_steps(db, cards[0].creator_id if cards else None)
+
+
+def _next_steps(db: Path, creator: str | None) -> None:
+    """The commands to go on with, spelled with the path that works from here."""
+    exe = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("creatorlens")
+    cli = str(exe) if exe.name == "creatorlens" and exe.exists() else ".venv/bin/creatorlens"
+    console.print("\n[b]Next[/b] (or `source .venv/bin/activate` and drop the path):")
+    lines = [
+        f"{cli} creators --db {db}",
+        f"{cli} quarantine --db {db}",
+    ]
+    if creator:
+        lines += [
+            f"{cli} report --db {db} --creator {creator} --period 7d --compare",
+            f"{cli} report --db {db} --creator {creator} --json",
+        ]
+    for line in lines:
+        console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -384,3 +384,52 @@ def test_follow_graph_mixes_creators_and_friends(platform):
         if e["type"] == "follow":
             targets[kind[e["target_id"]]] += 1
     assert targets["creator"] + targets["business"] > 0 and targets["personal"] > 0
+
+
+def test_bad_arguments_and_output_directories_are_user_errors(tmp_path):
+    from creatorlens.errors import UserError
+    from creatorlens.generate import GenerateError
+
+    assert issubclass(GenerateError, UserError) and issubclass(GenerateError, ValueError)
+    with pytest.raises(GenerateError, match="seed must be 0 or more, not -3"):
+        generate_platform(tmp_path / "a", seed=-3, **TINY)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(GenerateError, match="is a file, not a directory"):
+        generate_platform(afile, **TINY)
+    assert afile.read_text() == "x"
+
+
+def test_output_directory_rules(tmp_path):
+    from creatorlens.generate import GenerateError, prepare_output
+
+    out = tmp_path / "p"
+    ndjson = generate_platform(out, seed=1, **TINY)
+    assert json.loads((out / ".creatorlens-generate").read_text()) == {
+        "files": ["accounts.ndjson", "events.ndjson", "videos.ndjson"]
+    }
+    # the same directory again, the same format: replaced, byte for byte what a fresh run writes
+    again = generate_platform(out, seed=2, **TINY)
+    fresh = generate_platform(tmp_path / "fresh", seed=2, **TINY)
+    assert again.events.read_bytes() == fresh.events.read_bytes() != b""
+    assert ndjson.events == again.events
+    # another format: the earlier run's files go, so that `ingest DIR` reads one platform
+    generate_platform(out, seed=2, fmt="parquet", **TINY)
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".creatorlens-generate",
+        "accounts.parquet",
+        "events.parquet",
+        "videos.parquet",
+    ]
+    # files generate did not write are never overwritten nor removed
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "videos.jsonl").write_text("{}\n")
+    with pytest.raises(GenerateError, match=r"already holds videos\.jsonl, not written by"):
+        prepare_output(theirs, fmt="csv")
+    assert (theirs / "videos.jsonl").read_text() == "{}\n"
+    assert not (theirs / ".creatorlens-generate").exists()
+    # other files (not entity data) are left alone and do not stop it
+    (out / "README.txt").write_text("mine\n")
+    assert prepare_output(out, fmt="parquet") == out
+    assert (out / "README.txt").read_text() == "mine\n"

@@ -600,3 +600,52 @@ def test_import_the_real_subset_into_a_duckdb_store(tmp_path):
     if hasattr(summary, "quarantined"):
         assert summary.quarantined == 0, getattr(summary, "reasons", None)
         assert summary.accepted == files.n_accounts + files.n_videos + files.n_events
+
+
+# ---------------------------------------------------------------------------------------
+# Files the importer reads although they are not plain CSV, and what it refuses
+
+
+def test_input_errors_are_user_errors_and_value_errors(tmp_path):
+    from creatorlens.errors import UserError
+    from creatorlens.importers.kuairand import KuaiRandInputError
+
+    assert issubclass(KuaiRandInputError, UserError) and issubclass(KuaiRandInputError, ValueError)
+    log = tmp_path / "log.csv"
+    log.write_text("")
+    with pytest.raises(KuaiRandInputError, match="empty file"):
+        convert_kuairand(log, tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # refused before anything is written
+
+
+def test_gzip_is_told_by_its_bytes_not_its_name(official_log, tmp_path):
+    import gzip
+
+    plain = convert_kuairand(official_log, tmp_path / "plain", creators_without_videos_file=2)
+    for name in ("log.csv.gz", "log_named_csv.csv"):  # gzipped, whatever the name says
+        packed = tmp_path / name
+        packed.write_bytes(gzip.compress(official_log.read_bytes()))
+        files = convert_kuairand(packed, tmp_path / name.replace(".", "_"),
+                                 creators_without_videos_file=2)  # fmt: skip
+        for a, b in zip(plain.paths, files.paths, strict=True):
+            assert pq.read_table(a).equals(pq.read_table(b)), (name, a.name)
+
+
+def test_a_trailing_delimiter_leaves_an_unused_unnamed_column(official_log, tmp_path):
+    text = "".join(line.rstrip("\r\n") + ",\n" for line in official_log.open(newline=""))
+    trailing = tmp_path / "trailing.csv"
+    trailing.write_text(text)
+    plain = convert_kuairand(official_log, tmp_path / "plain", creators_without_videos_file=2)
+    files = convert_kuairand(trailing, tmp_path / "trailing", creators_without_videos_file=2)
+    for a, b in zip(plain.paths, files.paths, strict=True):
+        assert pq.read_table(a).equals(pq.read_table(b)), a.name
+
+
+def test_register_days_beyond_a_century_is_unknown(official_log, tmp_path):
+    users = tmp_path / "users.csv"
+    users.write_text("user_id,register_days\n7,9223372036854775807\n8,36526\n9,36525\n")
+    files = convert_kuairand(official_log, tmp_path / "out", users=users)
+    accounts, _, _ = check_wire_shape(files)
+    created = {a["account_id"]: a["created_at"] for a in accounts if a["kind"] == "personal"}
+    end_of_log = 1650729600000  # 2022-04-24 00:00 +08:00, the end of the last log day
+    assert created == {"kr-u7": T1, "kr-u8": T3, "kr-u9": end_of_log - 36525 * 86_400_000}

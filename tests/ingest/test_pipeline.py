@@ -11,8 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from creatorlens.ingest import ingest_into, key_ring
+from creatorlens.ingest.pseudonym import FOLLOWER_SPACE, pseudonym, space_secret
 from creatorlens.ingest.readers import BatchReader, open_source
+from creatorlens.load import ingest_into
+from creatorlens.store import key_ring
 from tests.conftest import synthetic_platform, write_ndjson
 
 CREATOR = {
@@ -398,13 +400,26 @@ def test_plays_by_followers_are_counted_for_the_followed_creator(
     )
     db = tmp_path / "s.duckdb"
     ingest_into(db, [base["accounts"], base["videos"], other, events])
+    secret = key_ring(db).active().secret
+    u1 = pseudonym(space_secret(secret, FOLLOWER_SPACE), "c1", "u1")
     got = rows(
         db,
-        "SELECT followed_id, video_id, day::VARCHAR, plays, watch_ms "
-        "FROM follower_watch_daily ORDER BY ALL",
+        "SELECT followed_id, video_id, ts::VARCHAR, follower_pid, plays, watched_ms, opt_out "
+        "FROM follower_plays ORDER BY ALL",
     )
-    # u1 follows c1 from 10:00: its plays at 11:00 (v1) and the next day (v2) count for c1.
-    assert got == [("c1", "v1", "2026-10-02", 1, 7000), ("c1", "v2", "2026-10-03", 1, 4000)]
+    # u1 follows c1 from 10:00: its plays at 11:00 (v1) and the next day (v2) count for c1,
+    # under its pseudonym as c1's follower (never its viewer pseudonym), per quarter hour.
+    assert got == [
+        ("c1", "v1", "2026-10-02 11:00:00+00", u1, 1, 7000, False),
+        ("c1", "v2", "2026-10-03 11:00:00+00", u1, 1, 4000, False),
+    ]
+    viewer_pids = {p for (p,) in rows(db, "SELECT viewer_pid FROM events")}
+    assert u1 not in viewer_pids
+    assert rows(
+        db,
+        "SELECT creator_id, video_id, local_date::VARCHAR, follower_pid, plays, watch_ms "
+        "FROM rollup_follower_watch ORDER BY ALL",
+    ) == [("c1", "v1", "2026-10-02", u1, 1, 7000), ("c1", "v2", "2026-10-03", u1, 1, 4000)]
 
 
 def test_a_csv_row_of_the_wrong_shape_is_quarantined_and_the_rest_kept(tmp_path: Path) -> None:

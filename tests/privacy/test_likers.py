@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from creatorlens.errors import UserError
-from creatorlens.ingest import ingest_into
+from creatorlens.load import ingest_into
 from creatorlens.privacy import Likers, is_public_actor, visible_likers
 from creatorlens.store import Store
 from tests.conftest import write_ndjson, write_platform

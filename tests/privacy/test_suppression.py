@@ -24,13 +24,15 @@ from creatorlens.privacy import (
     UnsafeBreakdownError,
     Window,
     Withheld,
-    check_filters,
     check_window,
     digest,
     protect_count,
     suppress_breakdown,
     suppression,
 )
+from creatorlens.privacy.rules import check_person_filters
+from creatorlens.query.model import Filter
+from creatorlens.query.raw import PersonFacts
 
 SECRET = b"test-instance-noise-secret"
 P = DEFAULT_POLICY
@@ -258,6 +260,22 @@ def test_shown_counts_are_not_the_true_counts() -> None:
 
 
 # --- filters and windows ------------------------------------------------------------------
+
+
+def check_filters(filters: dict[str, str], *, population: int, policy, secret: bytes):
+    """`check_person_filters` on one value per attribute, every value and what each filter
+    leaves out large: only the filtered population (and minors) decide."""
+    asked = [Filter(d, "is", (v,)) for d, v in sorted(filters.items())]
+    facts = PersonFacts(
+        population=population,
+        minors=0,
+        opted_out_people=0,
+        opted_out_measures={},
+        rows_counted=(population,),
+        named=tuple((i, f.dimension, f.values[0], 10_000) for i, f in enumerate(asked)),
+        left_out=tuple((i, f.dimension, 10_000) for i, f in enumerate(asked)),
+    )
+    return check_person_filters(asked, facts, policy=policy, secret=secret, scope=b"filters")
 
 
 def test_a_filter_narrowing_to_one_person_is_refused() -> None:

@@ -7,15 +7,17 @@ query layer is tested on what ingest and the rollups really produce.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from creatorlens.generate import generate_platform
-from creatorlens.ingest import ingest_into
+from creatorlens.load import ingest_into
 from creatorlens.query import Period
+from creatorlens.studio import Studio, open_studio
 from tests.conftest import run_cli, write_platform
 
 # --- the hand-made creator (tests/query/test_metrics.py) ------------------------------------
@@ -268,3 +270,33 @@ def report_json(db: Path, creator: str, *args: str) -> Report:
     proc = run_cli("report", "--db", str(db), "--creator", creator, "--json", *args)
     assert proc.returncode == 0, proc.stderr
     return Report(json.loads(proc.stdout), proc.stdout)
+
+
+# --- a creator's studio, as the tests reach it -----------------------------------------------
+
+
+@contextmanager
+def creator_context(db, creator: str, **options):
+    """A creator's studio on the store, and its latest day."""
+    with open_studio(db, creator, **options) as studio:
+        yield studio, studio.latest
+
+
+def run_query(studio: Studio, query):
+    """The query's answer as released to the creator."""
+    return studio.answer(query)
+
+
+def raw_context(studio: Studio):
+    """The studio's run context: true counts, for tests of the definitions themselves."""
+    return studio._ctx
+
+
+def con(studio: Studio):
+    """Plain SQL on the studio's store session."""
+    return studio._ctx.con
+
+
+def with_secret(studio: Studio, secret: bytes) -> Studio:
+    """The same studio under another noise secret."""
+    return replace(studio, _secret=secret)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from creatorlens.query import creator_context
-from creatorlens.query.dashboard import _Panels
-from tests.query.conftest import CREATOR, PERIOD
+from creatorlens.studio import open_studio
+from creatorlens.studio.tasks import Panels
+from tests.query.conftest import CREATOR, PERIOD, con
 
 
 def test_a_task_queued_ahead_runs_before_those_waiting(hand_db: Path) -> None:
@@ -23,8 +23,8 @@ def test_a_task_queued_ahead_runs_before_those_waiting(hand_db: Path) -> None:
     def note(name: str):
         return lambda run: started.append(name) or name
 
-    with creator_context(hand_db, CREATOR) as (ctx, _latest):
-        with _Panels(ctx, CREATOR, PERIOD) as panels:
+    with open_studio(hand_db, CREATOR) as studio:
+        with Panels(studio, PERIOD) as panels:
             # Both worker threads are held, so the next three tasks wait in the queue; then
             # one thread is let go and runs them one after another.
             holding = [panels.submit(held(first_free)), panels.submit(held(second_free))]
@@ -38,14 +38,14 @@ def test_a_task_queued_ahead_runs_before_those_waiting(hand_db: Path) -> None:
 
 
 def test_a_task_error_reaches_the_caller(hand_db: Path) -> None:
-    with creator_context(hand_db, CREATOR) as (ctx, _latest):
-        with _Panels(ctx, CREATOR, PERIOD) as panels:
+    with open_studio(hand_db, CREATOR) as studio:
+        with Panels(studio, PERIOD) as panels:
 
             def broken(run):
                 raise ValueError("panel failed")
 
             task = panels.submit(broken)
-            fine = panels.submit(lambda run: run.ctx.con.execute("SELECT 41 + 1").fetchone()[0])
+            fine = panels.submit(lambda run: con(run.studio).execute("SELECT 41 + 1").fetchone()[0])
             with pytest.raises(ValueError, match="panel failed"):
                 task.result()
             assert fine.result() == 42

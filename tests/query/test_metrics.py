@@ -31,19 +31,16 @@ from pathlib import Path
 
 import pytest
 
-from creatorlens.ingest import ingest_into
+from creatorlens.load import ingest_into
 from creatorlens.privacy.likers import visible_likers
-from creatorlens.query import Filter, Query, creator_context, run_query
-from creatorlens.query.dashboard import (
-    OVERVIEW_METRICS,
-    build_dashboard,
-    likes_by_second,
-    retention_curve,
-)
+from creatorlens.query import Filter, Query
 from creatorlens.query.metrics import METRICS
 from creatorlens.query.model import Period
-from creatorlens.query.runner import _fused, _plan, execute, execute_batch
+from creatorlens.query.panels import read_panel
+from creatorlens.query.planner import _fused, _plan, execute, execute_batch
+from creatorlens.query.raw import VideoPositions
 from creatorlens.store import Store
+from creatorlens.studio.dashboard import OVERVIEW_METRICS
 from tests.conftest import write_platform
 from tests.query.conftest import (
     ANA,
@@ -55,7 +52,11 @@ from tests.query.conftest import (
     Report,
     account,
     act,
+    con,
+    creator_context,
+    raw_context,
     report_json,
+    run_query,
     view,
 )
 
@@ -271,10 +272,8 @@ def test_a_store_kept_open_serves_one_creator_context_after_another(hand_db: Pat
                 result = run_query(context, query(METRICS, compare=True))
                 assert result.totals == shown(TOTALS)
                 assert result.comparison == shown(PREVIOUS_TOTALS)
-                dashboard = build_dashboard(context, CREATOR, PERIOD)
-                assert dashboard.overview["totals"] == {
-                    m: shown(TOTALS)[m] for m in OVERVIEW_METRICS
-                }
+                dashboard = context.dashboard(PERIOD)
+                assert dashboard.overview.totals == {m: shown(TOTALS)[m] for m in OVERVIEW_METRICS}
         assert server.con.execute("SELECT count(*) FROM accounts").fetchone()[0] > 0
 
 
@@ -311,8 +310,8 @@ def test_reads_made_together_equal_reads_made_one_by_one(ctx) -> None:
     # and a period with no plays at all (its sums are NULL, as SQL's are) in another.
     assert ("days", [(0, "video_hourly"), (1, "video_hourly"), (2, "video_hourly")]) in passes
     assert ("days", [(13, "video_hourly"), (14, "video_hourly"), (15, "video_hourly")]) in passes
-    together = execute_batch(ctx, reads)
-    alone = [execute_batch(ctx, [read])[0] for read in reads]
+    together = execute_batch(raw_context(ctx), reads)
+    alone = [execute_batch(raw_context(ctx), [read])[0] for read in reads]
 
     def unordered(results):  # raw rows come in no order; queries order them later
         return [(sorted(r.rows, key=repr), r.people) for r in results]
@@ -335,14 +334,38 @@ def test_every_metric_has_a_hand_figure() -> None:
 FOLLOWER_SPLIT = ("follower_viewers", "non_follower_viewers")
 
 
+# Named likers and commenters are counted with anonymous sharers in the engaged audience, so
+# under cell_min (as every hand figure is) it is withheld.
+WITHHELD = (*FOLLOWER_SPLIT, "engaged_audience")
+
+
 def shown(expected: dict) -> dict:
-    """The hand figures as the creator sees them: follower splits withheld."""
-    return {m: None if m in FOLLOWER_SPLIT else approx(v) for m, v in expected.items()}
+    """The hand figures as the creator sees them: follower splits and the engaged audience
+    withheld."""
+    return {m: None if m in WITHHELD else approx(v) for m, v in expected.items()}
+
+
+def retention_curve(studio, video_id: str, period: Period) -> list[dict]:
+    """The released retention curve of a video."""
+    panel = studio.panel(VideoPositions(CREATOR, video_id, period))
+    return [vars(p) for p in panel.retention]
+
+
+def like_positions(studio, video_id: str, period: Period) -> dict:
+    """Likes by position before the release stage: the definition alone."""
+    raw = read_panel(raw_context(studio), VideoPositions(CREATOR, video_id, period))
+    placed = dict(raw.likes)
+    return {
+        "seconds": [placed.get(b, 0) for b in range(-(-raw.duration_ms // 1000))]
+        if any(b is not None for b in placed)
+        else [],
+        "outside_play": placed.get(None, 0),
+    }
 
 
 def definition(ctx, q) -> list[dict]:
     """The metric computed before the privacy layer, to check its definition alone."""
-    return execute(ctx, q, q.period.start, q.period.end).rows
+    return execute(raw_context(ctx), q, q.period.start, q.period.end).rows
 
 
 def test_totals_of_every_metric(ctx) -> None:
@@ -350,7 +373,10 @@ def test_totals_of_every_metric(ctx) -> None:
     assert result.totals == (shown(TOTALS))
     assert result.comparison == (shown(PREVIOUS_TOTALS))
     assert result.rows == []
-    assert [w.reason for w in result.withheld] == ["follower population below k_min"]
+    assert [w.reason for w in result.withheld] == [
+        "engaged audience under cell_min",
+        "follower population below k_min",
+    ]
 
 
 def test_follower_split_definitions(ctx) -> None:
@@ -475,7 +501,11 @@ def test_retention_curve(ctx) -> None:
 
 def test_likes_by_second_of_likes_made_outside_any_play(ctx) -> None:
     # V1's four likes in the period (l1-l4) all came hours after the liker's last play.
-    assert likes_by_second(ctx, V1, PERIOD) == {"seconds": [], "outside_play": 4}
+    assert like_positions(ctx, V1, PERIOD) == {"seconds": [], "outside_play": 4}
+    # Four likers are under cell_min: the creator is not told where, or whether, they played.
+    released = ctx.panel(VideoPositions(CREATOR, V1, PERIOD))
+    assert (released.likes_by_second, released.outside_play) == ([], None)
+    assert [w.reason for w in released.withheld] == ["likers under cell_min"]
 
 
 def test_likes_by_second_places_each_like_in_its_play(tmp_path: Path) -> None:
@@ -495,8 +525,8 @@ def test_likes_by_second_places_each_like_in_its_play(tmp_path: Path) -> None:
     expected = [0] * 15
     expected[5] = expected[4] = 1
     with creator_context(db, CREATOR) as (context, _latest):
-        liked = likes_by_second(context, V1, PERIOD)
-    assert liked["seconds"] == [{"at_ms": i * 1000, "likes": n} for i, n in enumerate(expected)]
+        liked = like_positions(context, V1, PERIOD)
+    assert liked["seconds"] == expected
     assert liked["outside_play"] == 1
 
 
@@ -521,7 +551,7 @@ def test_returning_viewers_look_back_a_year_from_the_period_start(tmp_path: Path
         for filters in ((), only_v1):
             for period, new, returning in ((near, 0, 1), (long, 1, 0)):
                 q = Query(CREATOR, metrics, period, (), filters)
-                assert execute(context, q, period.start, period.end).rows == [
+                assert execute(raw_context(context), q, period.start, period.end).rows == [
                     {"reach": 1, "new_viewers": new, "returning_viewers": returning}
                 ]
 
@@ -529,10 +559,10 @@ def test_returning_viewers_look_back_a_year_from_the_period_start(tmp_path: Path
 def test_likers(ctx) -> None:
     # ana (public) and bia (private, approved the creator) are named, newest like first;
     # caio (private, never approved) is counted only; gabi unliked, so is not a liker.
-    likers = visible_likers(ctx.con, V1)
+    likers = visible_likers(con(ctx), V1)
     assert likers.named == [BIA, ANA]
     assert likers.others == 1
-    assert visible_likers(ctx.con, V2).named == []
+    assert visible_likers(con(ctx), V2).named == []
 
 
 # --- the same figures through `creatorlens report --json` -----------------------------------

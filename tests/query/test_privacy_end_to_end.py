@@ -15,17 +15,16 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from creatorlens.ingest import ingest_into
+from creatorlens.load import ingest_into
 from creatorlens.privacy import suppression
-from creatorlens.query import Filter, Period, Query, creator_context, run_query
-from creatorlens.query import runner as query_runner
+from creatorlens.query import Filter, Period, Query
+from creatorlens.query import sql as query_sql
 from creatorlens.query.metrics import DIMENSIONS, METRICS
 from creatorlens.rollup import definitions
 from creatorlens.rollup.definitions import VIEWER_PROPERTIES
@@ -45,9 +44,13 @@ from tests.query.conftest import (
     Report,
     account,
     act,
+    con,
+    creator_context,
     crowd_day,
     report_json,
+    run_query,
     view,
+    with_secret,
 )
 
 WEEK = Period(crowd_day(1), crowd_day(7), "days 1-7")
@@ -153,13 +156,17 @@ def test_filters_that_narrow_to_a_few_people_are_refused(crowd) -> None:
     )
     # Control: 2 people match (crowd-016 and crowd-100: BR, born 2000, day 3), so without the
     # filter check this query would answer {"plays": 2, "reach": 2}.
-    (people,) = crowd.con.execute(
-        "SELECT count(DISTINCT viewer_pid) FROM events_with_attributes "
-        "WHERE creator_id = $c AND type = 'view' AND actor_city = 'Recife' "
-        "AND actor_age_bucket = '25-34' AND NOT actor_opt_out "
-        "AND CAST(timezone('America/Sao_Paulo', ts) AS DATE) = $d",
-        {"c": CROWD_CREATOR, "d": crowd_day(3)},
-    ).fetchone()
+    (people,) = (
+        con(crowd)
+        .execute(
+            "SELECT count(DISTINCT viewer_pid) FROM events_with_attributes "
+            "WHERE creator_id = $c AND type = 'view' AND actor_city = 'Recife' "
+            "AND actor_age_bucket = '25-34' AND NOT actor_opt_out "
+            "AND CAST(timezone('America/Sao_Paulo', ts) AS DATE) = $d",
+            {"c": CROWD_CREATOR, "d": crowd_day(3)},
+        )
+        .fetchone()
+    )
     assert people == 2
     result = run_query(crowd, Query(CROWD_CREATOR, ("plays", "reach"), WEEK, (), narrow))
     assert result.rows == []
@@ -199,11 +206,11 @@ def test_overlapping_windows_cannot_be_subtracted(
     # person, 2 plays, 7 000 + 9 000 ms, in their own row and nowhere else.
     newcomer = {newcomers_row: (1, 2, 16_000)}
     truth = subtract(
-        raw_breakdown(crowd.con, column, WEEK), raw_breakdown(crowd.con, column, WEEK_AND_A_DAY)
+        raw_breakdown(con(crowd), column, WEEK), raw_breakdown(con(crowd), column, WEEK_AND_A_DAY)
     )
     assert truth == newcomer
     for secret in SECRETS:
-        ctx = crowd if secret is None else replace(crowd, secret=secret)
+        ctx = crowd if secret is None else with_secret(crowd, secret)
         seen = attack(ctx, dim)
         assert seen != newcomer
         # Every row is drawn again, so the newcomer's row is not the only one that moved.
@@ -229,7 +236,7 @@ def test_the_same_question_gets_the_same_answer(crowd, crowd_db: Path) -> None:
 
 def test_withheld_notes_do_not_change_with_one_newcomer(crowd) -> None:
     # Control: the newcomer is the only viewer from Argentina.
-    assert "AR" not in raw_breakdown(crowd.con, "actor_country", WEEK)
+    assert "AR" not in raw_breakdown(con(crowd), "actor_country", WEEK)
     before, after = breakdown(crowd, WEEK, "country"), breakdown(crowd, WEEK_AND_A_DAY, "country")
     assert [w.what for w in before.withheld] == [w.what for w in after.withheld]
 
@@ -287,10 +294,14 @@ def test_an_anonymous_viewer_id_never_leaves_nor_lands(crowd, crowd_db: Path) ->
     # Control: the canary's four events were stored (without its id), and the byte search
     # does find an id the store keeps in the clear (a like by a device, a named act). So if
     # ingest wrote the canary's raw id anywhere in the store, this test would fail.
-    stored = crowd.con.execute(
-        "SELECT type, actor_id IS NULL, viewer_pid IS NOT NULL FROM events "
-        "WHERE event_id IN ('k1', 'k2', 'k3', 'k4') ORDER BY event_id"
-    ).fetchall()
+    stored = (
+        con(crowd)
+        .execute(
+            "SELECT type, actor_id IS NULL, viewer_pid IS NOT NULL FROM events "
+            "WHERE event_id IN ('k1', 'k2', 'k3', 'k4') ORDER BY event_id"
+        )
+        .fetchall()
+    )
     assert stored == [(t, True, True) for t in ("view", "profile_view", "share", "save")]
     files = sorted(crowd_db.parent.iterdir())
     assert crowd_db in files
@@ -318,11 +329,15 @@ def test_opted_out_viewers_count_in_totals_never_in_breakdowns(
     assert totals == {"reach": CROWD_SIZE + OPTED_OUT_SIZE + 1, "plays": 161}
     # Control: the 30 opted-out viewers all live in Iceland, enough for a row of their own
     # (cell_min 10 + 2 x noise bound 8 = 26), so letting them into the cells would show it.
-    (iceland,) = crowd.con.execute(
-        "SELECT count(DISTINCT viewer_pid) FROM events_with_attributes "
-        "WHERE creator_id = $c AND actor_country = 'IS'",
-        {"c": CROWD_CREATOR},
-    ).fetchone()
+    (iceland,) = (
+        con(crowd)
+        .execute(
+            "SELECT count(DISTINCT viewer_pid) FROM events_with_attributes "
+            "WHERE creator_id = $c AND actor_country = 'IS'",
+            {"c": CROWD_CREATOR},
+        )
+        .fetchone()
+    )
     assert iceland == OPTED_OUT_SIZE >= 26
     result = breakdown(crowd, WEEK, "country")
     assert {row["country"] for row in result.rows} == {"BR", "US", "PT", "MX"}
@@ -333,8 +348,8 @@ def test_opted_out_viewers_count_in_totals_never_in_breakdowns(
     # The test has teeth. Opted-out viewers are kept out twice: by the query's condition on
     # the audience rollup, and by the viewer-day properties a breakdown's reach and people
     # are read from. Without the query's condition, the properties still keep Iceland out.
-    where = query_runner._where
-    monkeypatch.setattr(query_runner, "_where", lambda q, s, e, person_scope: where(q, s, e, False))
+    where = query_sql._where
+    monkeypatch.setattr(query_sql, "_where", lambda q, s, e, person_scope: where(q, s, e, False))
     assert "IS" not in {row["country"] for row in breakdown(crowd, WEEK, "country").rows}
     # Without both (the rollups rebuilt, in a copy, with a country property that keeps
     # opted-out viewers), Iceland appears.

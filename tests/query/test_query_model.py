@@ -14,12 +14,18 @@ from creatorlens.query import (
     Period,
     Query,
     QueryError,
-    creator_context,
     parse_query,
+)
+from creatorlens.query.runner import run_raw
+from tests.conftest import run_cli
+from tests.query.conftest import (
+    CREATOR,
+    PERIOD,
+    PERSONAL,
+    creator_context,
+    raw_context,
     run_query,
 )
-from tests.conftest import run_cli
-from tests.query.conftest import CREATOR, PERIOD, PERSONAL
 
 LATEST = date(2026, 10, 17)
 
@@ -195,8 +201,15 @@ def test_is_not_keeps_viewers_whose_attribute_is_unknown(generated_db: Path) -> 
     everything = Period(date(2026, 9, 1), date(2026, 11, 1), "all")
     not_zz = (Filter("country", "is_not", ("ZZ",)),)
     with creator_context(generated_db, creator) as (ctx, _):
-        result = run_query(ctx, Query(creator, ("reach", "plays"), everything, (), not_zz))
-    assert result.totals == {"reach": people, "plays": plays}
+        asked = Query(creator, ("reach", "plays"), everything, (), not_zz)
+        raw = run_raw(raw_context(ctx), asked)
+        released = run_query(ctx, asked)
+    # The definition keeps the unknown-country viewers...
+    assert raw.current.totals == {"reach": people, "plays": plays}
+    # ... and the release refuses the question: ZZ names nobody, so the difference with
+    # the unfiltered total would be the opted-out viewers.
+    assert released.totals == {"reach": None, "plays": None}
+    assert released.withheld[0].reason == "filter value below k_min"
 
 
 def _sql(db: Path, statement: str, params: dict) -> list[tuple]:

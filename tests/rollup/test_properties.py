@@ -29,7 +29,7 @@ from creatorlens.rollup.definitions import (
     DERIVED_TABLES,
     FOLLOWER_SPANS,
     LIKE_SECONDS,
-    LIKER_ACCOUNTS,
+    LIKER_SETTINGS,
     VIEWER_DAY_COUNTS,
     VIEWER_DAYS,
 )
@@ -68,10 +68,11 @@ GRAIN = {
     VIEWER_DAY_COUNTS: 5,
     LIKE_SECONDS: 4,
     FOLLOWER_SPANS: 3,
-    LIKER_ACCOUNTS: 2,
+    LIKER_SETTINGS: 2,
     "rollup_engaged_daily": 4,
     "rollup_retention_daily": 4,
-    "rollup_follower_hourly": 3,
+    "rollup_follower_activity": 4,
+    "rollup_follower_watch": 4,
     "rollup_likes_daily": 4,
     "rollup_approvals_daily": 3,
 }
@@ -259,6 +260,13 @@ def _opt_out_in_place(db: Store) -> None:
         RETURNING creator_id
         """
     ).fetchall()
+    touched += con.execute(
+        """
+        UPDATE follower_plays SET opt_out = NOT opt_out
+        WHERE follower_pid IN (SELECT min(follower_pid) FROM follower_plays GROUP BY followed_id)
+        RETURNING followed_id
+        """
+    ).fetchall()
     mark_creators_dirty(con, [c for (c,) in touched])
     con.execute("COMMIT")
 
@@ -287,7 +295,7 @@ def _expected(con: duckdb.DuckDBPyConnection, threshold: int) -> dict[str, dict[
         """
         SELECT type, ts, creator_id, video_id, viewer_pid, key_id, watched_ms, source,
                channel, actor_age_bucket, actor_gender, actor_country, actor_city,
-               actor_language, actor_opt_out, actor_is_follower, actor_id
+               actor_language, actor_opt_out, actor_is_follower, actor_id, play_position_ms
         FROM events_with_attributes
         """
     ).fetchall()
@@ -301,12 +309,14 @@ def _expected(con: duckdb.DuckDBPyConnection, threshold: int) -> dict[str, dict[
     audience: dict = {}
     engaged: dict = defaultdict(lambda: [0, 0, 0])
     retention: dict = defaultdict(int)
-    follower_hourly: dict = defaultdict(int)
+    follower_activity: dict = defaultdict(lambda: [0, False])
     likes: dict = defaultdict(lambda: [None, None])
     approvals: dict = {}
 
+    like_seconds: dict = defaultdict(int)
     for (kind, ts, creator, video, pid, key_id, watched, source, channel,
-         age, gender, country, city, language, opt_out, follower, actor) in rows:  # fmt: skip
+         age, gender, country, city, language, opt_out, follower, actor,
+         position) in rows:  # fmt: skip
         if creator is None:
             continue
         local = ts.astimezone(ZoneInfo(zone_of.get(creator, "UTC")))
@@ -348,10 +358,16 @@ def _expected(con: duckdb.DuckDBPyConnection, threshold: int) -> dict[str, dict[
         if kind in ("profile_view", "follow", "unfollow"):
             c = creator_daily[(creator, day)]
             c[("profile_view", "follow", "unfollow").index(kind)] += 1
-        if kind in ("like", "comment", "share") and video is not None and pid is not None:
-            engaged[(creator, video, day, pid)][("like", "comment", "share").index(kind)] += 1
-        if is_view and follower:
-            follower_hourly[(creator, day, hour)] += 1
+        if kind == "share" and video is not None and pid is not None:
+            engaged[(creator, video, day, pid)][2] += 1
+        if kind in ("like", "comment"):
+            assert pid is None and key_id is None  # named events keep no pseudonym
+        if kind == "like" and video is not None:
+            like_seconds[(creator, video, day, _like_bucket(position, duration))] += 1
+        if is_view and follower and pid is not None:
+            a = follower_activity[(creator, day, hour, pid)]
+            a[0] += 1
+            a[1] |= opt_out
         if kind in ("like", "unlike") and video is not None and actor is not None:
             last = likes[(creator, video, day, actor)]
             slot = 0 if kind == "like" else 1
@@ -377,12 +393,13 @@ def _expected(con: duckdb.DuckDBPyConnection, threshold: int) -> dict[str, dict[
             for k, a in audience.items()
         },
         **_viewer_days(audience),
-        LIKE_SECONDS: _like_seconds(rows, zone_of, duration_of),
+        LIKE_SECONDS: {k: (v,) for k, v in like_seconds.items()},
         FOLLOWER_SPANS: _follower_spans(con),
-        LIKER_ACCOUNTS: _liker_accounts(con, likes),
-        "rollup_engaged_daily": {k: tuple(v) for k, v in engaged.items()},
+        LIKER_SETTINGS: _liker_accounts(con, likes),
+        "rollup_engaged_daily": _engaged(con, engaged, zone_of),
         "rollup_retention_daily": {k: (v,) for k, v in retention.items()},
-        "rollup_follower_hourly": {k: (v,) for k, v in follower_hourly.items()},
+        "rollup_follower_activity": {k: tuple(v) for k, v in follower_activity.items()},
+        "rollup_follower_watch": _follower_watch(con, zone_of),
         "rollup_likes_daily": {k: tuple(v) for k, v in likes.items()},
         "rollup_approvals_daily": {k: (v,) for k, v in approvals.items()},
     }
@@ -422,35 +439,37 @@ def _viewer_days(audience: dict) -> dict[str, dict[tuple, tuple]]:
     return {VIEWER_DAYS: linked, VIEWER_DAY_COUNTS: {k: (n,) for k, n in counts.items()}}
 
 
-def _like_seconds(rows: list[tuple], zone_of: dict, duration_of: dict) -> dict[tuple, tuple]:
-    """Each like placed in the latest play of its video by its viewer that was running
-    when it came and began at most a day before, at its position modulo the duration."""
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+def _like_bucket(position: int | None, duration: int | None) -> int | None:
+    """The bucket of a like `position` ms into its play (None: outside a play), modulo
+    the duration, in the retention curve's buckets."""
+    if position is None or not duration:
+        return None
+    width = Fraction(1000) if duration <= 100_000 else Fraction(duration, 100)
+    return math.floor((position % duration) / width)
 
-    def ms(ts: datetime) -> int:
-        return (ts - epoch) // timedelta(milliseconds=1)
 
-    plays: dict = defaultdict(list)
-    for kind, ts, creator, video, pid, _key, watched, *_ in rows:
-        if kind == "view" and creator is not None and pid is not None:
-            plays[(creator, video, pid)].append((ms(ts), ms(ts) + watched))
-    out: dict = defaultdict(int)
-    for kind, ts, creator, video, pid, *_ in rows:
-        if kind != "like" or creator is None or video is None or pid is None:
-            continue
-        at = ms(ts)
-        starts = [
-            s for s, e in plays[(creator, video, pid)] if s <= at <= e and s >= at - 86_400_000
-        ]
-        duration = duration_of.get(video)
-        bucket = None
-        if starts and duration:
-            position = (at - max(starts)) % duration
-            width = Fraction(1000) if duration <= 100_000 else Fraction(duration, 100)
-            bucket = math.floor(position / width)
+def _engaged(con: duckdb.DuckDBPyConnection, engaged: dict, zone_of: dict) -> dict:
+    """The shares counted from the events, with the likes and comments of the marks."""
+    out = {k: list(v) for k, v in engaged.items()}
+    for creator, video, ts, pid, kind in con.execute(
+        "SELECT creator_id, video_id, ts, viewer_pid, type FROM engagement_marks"
+    ).fetchall():
         day = ts.astimezone(ZoneInfo(zone_of.get(creator, "UTC"))).date()
-        out[(creator, video, day, bucket)] += 1
-    return {k: (v,) for k, v in out.items()}
+        out.setdefault((creator, video, day, pid), [0, 0, 0])[("like", "comment").index(kind)] += 1
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _follower_watch(con: duckdb.DuckDBPyConnection, zone_of: dict) -> dict:
+    """The follower plays per followed creator, video, its local day and follower."""
+    out: dict = defaultdict(lambda: [0, 0, False])
+    for followed, video, ts, pid, plays, watched, opt_out in con.execute(
+        "SELECT followed_id, video_id, ts, follower_pid, plays, watched_ms, opt_out "
+        "FROM follower_plays"
+    ).fetchall():
+        day = ts.astimezone(ZoneInfo(zone_of.get(followed, "UTC"))).date()
+        w = out[(followed, video, day, pid)]
+        w[0], w[1], w[2] = w[0] + plays, w[1] + watched, w[2] or opt_out
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def _liker_accounts(con: duckdb.DuckDBPyConnection, likes: dict) -> dict[tuple, tuple]:

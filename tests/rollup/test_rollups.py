@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from creatorlens.ingest import ingest_into, key_ring
-from creatorlens.ingest.pseudonym import pseudonym
+from creatorlens.ingest.pseudonym import FOLLOWER_SPACE, pseudonym, space_secret
+from creatorlens.load import ingest_into
 from creatorlens.rollup import (
     ROLLUP_TABLES,
     ROLLUPS,
@@ -27,11 +27,10 @@ from creatorlens.rollup.definitions import (
     FOLLOWER_SPANS,
     LIKE_SECONDS,
     VIEWER_DAYS,
-    render_like_seconds,
     render_viewer_day_counts,
     render_viewer_days,
 )
-from creatorlens.store import Store
+from creatorlens.store import Store, key_ring
 from tests.conftest import write_ndjson, write_platform
 
 
@@ -161,6 +160,11 @@ def pid(db: Path, creator: str, viewer: str) -> int:
     return pseudonym(key_ring(db).active().secret, creator, viewer)
 
 
+def follower_pid(db: Path, creator: str, follower: str) -> int:
+    """`follower`'s pseudonym as a follower of `creator` (the follower space)."""
+    return pseudonym(space_secret(key_ring(db).active().secret, FOLLOWER_SPACE), creator, follower)
+
+
 def test_video_hourly(db: Path) -> None:
     refresh(db)
     assert table(db, "rollup_video_hourly") == [
@@ -282,24 +286,51 @@ def test_likes_are_placed_at_their_position_in_the_play(db: Path, tmp_path: Path
         ("c2", "v2", D2, 49, 1),
         ("c2", "v2", D2, None, 1),
     ]
+    # u1's play that l4 came at the end of arrives after the like: likes are placed at
+    # ingest, by the plays stored by then, so l4 stays outside any play.
     late = [view("p4", "u1", "v2", "2026-10-02T18:29:00Z", 120000)]  # Oct 2 23:59, 120 s
     ingest(db, [write_ndjson(tmp_path / "late-play.ndjson", late)])
     assert refresh(db).mode == "incremental"
-    # l4 came exactly at the play's end: 120 s in, bucket 60, on the like's own day.
     assert table(db, f"{LIKE_SECONDS} WHERE creator_id = 'c2'") == [
         ("c2", "v2", D2, 49, 1),
-        ("c2", "v2", D2, 60, 1),
+        ("c2", "v2", D2, None, 1),
+    ]
+    # A play and its like in one batch: placed by the batch's own play (5 s in: bucket 2).
+    together = [
+        act("l5", "like", "u3", "2026-10-02T20:00:05Z", video_id="v2"),
+        view("p5", "u3", "v2", "2026-10-02T20:00:00Z", 10000),
+    ]
+    ingest(db, [write_ndjson(tmp_path / "together.ndjson", together)])
+    refresh(db)
+    assert table(db, f"{LIKE_SECONDS} WHERE creator_id = 'c2'") == [
+        ("c2", "v2", D2, 2, 1),
+        ("c2", "v2", D2, 49, 1),
+        ("c2", "v2", D2, None, 1),
+    ]
+    assert table(db, "events WHERE event_id IN ('l1', 'l2', 'l5', 'e5')", "play_position_ms") == [
+        (5000,),
+        (14999,),
+        (20000,),
+        (None,),
     ]
     incremental = snapshot(db)
     rebuild(db)
     assert snapshot(db) == incremental
 
 
-def test_videos_followers_watched_rows_are_merged_and_sorted_by_refresh(
-    db: Path, tmp_path: Path
-) -> None:
-    # u1 follows c1 from 15:15 on Oct 2 (fixture). Two later ingests each add a play of v1
-    # by u1 that day: ingest appends a row per batch for the same (c1, v1, Oct 2).
+def test_videos_followers_watched_count_distinct_followers(db: Path, tmp_path: Path) -> None:
+    refresh(db)
+    u1, u2 = follower_pid(db, "c1", "u1"), follower_pid(db, "c1", "u2")
+    # u2 (opted out) followed c1 13:00-17:00 and played v1 at 15:10; u1 follows from 15:15
+    # and played v1 at 15:20 and v2 (c2's video) at 18:29. Days in Chicago, c1's zone.
+    assert table(db, "rollup_follower_watch") == sorted(
+        [
+            ("c1", "v1", D1, u1, 1, 31000, False),
+            ("c1", "v1", D1, u2, 1, 2999, True),
+            ("c1", "v2", D1, u1, 1, 2000, False),
+        ]
+    )
+    # Two more plays of v1 by u1 that day, in two ingests: still one follower.
     for n, (ts, watched) in enumerate(
         (("2026-10-02T16:00:00Z", 4000), ("2026-10-02T17:00:00Z", 6000))
     ):
@@ -307,19 +338,49 @@ def test_videos_followers_watched_rows_are_merged_and_sorted_by_refresh(
             db,
             [write_ndjson(tmp_path / f"more-{n}.ndjson", [view(f"w{n}", "u1", "v1", ts, watched)])],
         )
-    columns = "followed_id, video_id, day, sum(plays), sum(watch_ms)"
-    before = table(db, "follower_watch_daily GROUP BY ALL", columns)
-    appended = table(db, "follower_watch_daily WHERE followed_id = 'c1' AND video_id = 'v1'")
-    assert len(appended) >= 2
+    assert refresh(db).mode == "incremental"
+    assert table(
+        db,
+        "rollup_follower_watch WHERE creator_id = 'c1' AND local_date BETWEEN '2026-10-01' "
+        "AND '2026-10-02' GROUP BY video_id",
+        "video_id, count(DISTINCT follower_pid) FILTER (NOT opt_out), "
+        "count(DISTINCT follower_pid), sum(plays)",
+    ) == [("v1", 1, 2, 4), ("v2", 1, 1, 1)]
+    # No follower pseudonym is a viewer pseudonym.
+    viewer_pids = {p for (p,) in table(db, "events", "viewer_pid")}
+    assert {u1, u2} & viewer_pids == set()
+    incremental = snapshot(db)
+    rebuild(db)
+    assert snapshot(db) == incremental
+
+
+def test_opting_out_reaches_the_plays_as_a_follower(db: Path, tmp_path: Path) -> None:
     refresh(db)
-    after = table(db, "follower_watch_daily", "followed_id, video_id, day, plays, watch_ms")
-    assert after == before  # one row per (creator, video, day), the same sums
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        stored = con.execute("SELECT followed_id, day FROM follower_watch_daily").fetchall()
-    finally:
-        con.close()
-    assert stored == sorted(stored)  # in creator and day order
+    change = [
+        account("u2", analytics_opt_out=False),
+        account(
+            "u1",
+            analytics_opt_out=True,
+            birth_year=2000,
+            gender="male",
+            country="BR",
+            city="Recife",
+            language="pt",
+        ),
+    ]
+    ingest(db, [write_ndjson(tmp_path / "accounts-2.ndjson", change)])
+    refresh(db)
+    assert table(db, "rollup_follower_watch", "follower_pid, opt_out") == sorted(
+        [
+            (follower_pid(db, "c1", "u1"), True),
+            (follower_pid(db, "c1", "u2"), False),
+            (follower_pid(db, "c1", "u1"), True),
+        ]
+    )
+    assert table(db, "follower_plays WHERE NOT opt_out", "count(*)") == [(1,)]
+    incremental = snapshot(db)
+    rebuild(db)
+    assert snapshot(db) == incremental
 
 
 def test_follower_spans_follow_the_log_and_the_accounts(db: Path, tmp_path: Path) -> None:
@@ -387,11 +448,14 @@ def test_retention_daily(db: Path) -> None:
 
 def test_follower_likes_and_approvals(db: Path) -> None:
     refresh(db)
-    assert table(db, "rollup_follower_hourly") == [
-        # e2 (u2, a follower since f1) and e3 (u1, a follower since f2), both at 10h; e4 (u3)
-        # never followed and e18 (u2) came after f3.
-        ("c1", D1, 10, 2),
-    ]
+    assert table(db, "rollup_follower_activity") == sorted(
+        [
+            # e2 (u2, a follower since f1, opted out) and e3 (u1, a follower since f2), both
+            # at 10h; e4 (u3) never followed and e18 (u2) came after f3.
+            ("c1", D1, 10, pid(db, "c1", "u1"), 1, False),
+            ("c1", D1, 10, pid(db, "c1", "u2"), 1, True),
+        ]
+    )
     assert table(db, "rollup_likes_daily") == [
         ("c1", "v1", D1, "u1", utc("2026-10-02T15:30:00"), utc("2026-10-02T15:40:00")),
     ]
@@ -505,12 +569,12 @@ def test_video_duration_change_recounts_full_watches(db: Path, tmp_path: Path) -
 
 def test_marked_creator_picks_up_events_changed_in_place(db: Path) -> None:
     refresh(db)
+    u1 = pid(db, "c1", "u1")
     with Store.open(db) as store:
         # What ingest does when u1 opts out later: past events change, ingested_at does not.
         store.con.execute("BEGIN TRANSACTION")
         store.con.execute(
-            "UPDATE events SET actor_opt_out = true WHERE viewer_pid = $pid",
-            {"pid": pid(db, "c1", "u1")},
+            "UPDATE events SET actor_opt_out = true WHERE viewer_pid = $pid", {"pid": u1}
         )
         mark_creators_dirty(store.con, ["c1"])
         store.con.execute("COMMIT")
@@ -519,7 +583,7 @@ def test_marked_creator_picks_up_events_changed_in_place(db: Path) -> None:
     assert table(
         db, "rollup_audience_daily WHERE viewer_pid = " + str(pid(db, "c1", "u1")), "opt_out"
     ) == [(True,)]
-    assert table(db, "rollup_dirty") == []
+    assert table(db, "changed_creators") == []
 
 
 def test_opting_out_later_reaches_the_rollups(db: Path, tmp_path: Path) -> None:
@@ -569,7 +633,9 @@ def test_chunked_refresh_gives_the_same_rows_in_creator_and_day_order(
     # c1 has 21 events and c2 has 6: with 4 per chunk, each creator is a chunk of its own.
     chunks = 1 if chunk_events > 100 else 2
     for name in ROLLUP_TABLES:
-        assert seen[name] == [(i, chunks) for i in range(1, chunks + 1)]
+        # Follower plays are chunked by the creator followed: c1 alone.
+        n = 1 if name == "rollup_follower_watch" else chunks
+        assert seen[name] == [(i, n) for i in range(1, n + 1)]
     assert seen["state"] == [(1, 1)]
 
 
@@ -665,9 +731,8 @@ def test_spark_rendering_means_the_same_as_duckdb(db: Path, rollup) -> None:
     [
         (render_viewer_days, {"lag", "max", "cast"}),
         (render_viewer_day_counts, SPARK_FUNCTIONS),
-        (render_like_seconds, SPARK_FUNCTIONS | {"unix_millis"}),
     ],
-    ids=["viewer_days", "viewer_day_counts", "like_seconds"],
+    ids=["viewer_days", "viewer_day_counts"],
 )
 def test_derived_rollups_spark_rendering_means_the_same_as_duckdb(
     db: Path, tmp_path: Path, render_derived, functions
@@ -707,10 +772,9 @@ def test_every_rollup_table_is_in_the_definitions_fingerprint(tmp_path: Path) ->
         con.close()
     texts = "\n".join(refresh_module.definition_texts())
     bookkeeping = {
-        "rollup_state", "rollup_zones", "rollup_durations", "rollup_dirty", "rollup_spans_state",
-        "rollup_watch_state",
+        "rollup_state", "rollup_zones", "rollup_durations", "rollup_spans_state",
     }  # fmt: skip
-    assert len(tables - bookkeeping) == 15
+    assert len(tables - bookkeeping) == 16
     assert [t for t in tables - bookkeeping if f"EXISTS {t} (" not in texts] == []
 
 

@@ -1,5 +1,10 @@
 """Synthetic platform exports for demos, tests and benchmarks."""
 
-from creatorlens.generate.platform import GeneratedPlatform, generate_platform
+from creatorlens.generate.platform import (
+    GeneratedPlatform,
+    GenerateError,
+    generate_platform,
+    prepare_output,
+)
 
-__all__ = ["GeneratedPlatform", "generate_platform"]
+__all__ = ["GenerateError", "GeneratedPlatform", "generate_platform", "prepare_output"]

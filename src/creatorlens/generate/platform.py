@@ -37,6 +37,8 @@ omitted from NDJSON lines and empty in CSV.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,6 +48,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from creatorlens.errors import UserError
 from creatorlens.ingest.wire import (
     ACCOUNT_KINDS,
     EVENT_FIELDS,
@@ -202,21 +205,137 @@ def generate_platform(
     ``events`` is an approximate target total (within about 10 %); by default the count follows
     from ``creators``, ``viewers`` and ``days`` (the defaults give about 1M events). The window
     is the ``days`` days before 2026-11-01T00:00:00Z. Same arguments give identical bytes.
+    Arguments or an ``out_dir`` it cannot use raise `GenerateError` (see `prepare_output`).
+    """
+    out_dir = prepare_output(
+        out_dir, creators=creators, viewers=viewers, days=days, seed=seed, events=events, fmt=fmt
+    )
+    try:
+        gen = _Generator(creators, viewers, days, seed, events, progress)
+        con = duckdb.connect()
+        try:
+            return gen.run(out_dir, fmt, con)
+        finally:
+            con.close()
+    except MemoryError:
+        raise GenerateError(
+            f"not enough memory for {creators:,} creators, {viewers:,} viewers"
+            + (f", {events:,} events" if events is not None else f" over {days:,} days")
+            + "; ask for fewer"
+        ) from None
+    except OSError as exc:
+        raise GenerateError(_os_reason(exc, out_dir, "cannot write")) from None
+
+
+def prepare_output(
+    out_dir: Path,
+    *,
+    creators: int = 200,
+    viewers: int = 20_000,
+    days: int = 28,
+    seed: int = 7,
+    events: int | None = None,
+    fmt: str = "ndjson",
+) -> Path:
+    """Check `generate_platform`'s arguments and make ``out_dir`` ready, as it does first.
+
+    Raises `GenerateError` (one readable line) for arguments it cannot use, and for an
+    ``out_dir`` that is a file, cannot be created or written, or holds entity files
+    (``accounts|videos|events`` with an extension ``ingest DIR`` reads) that no earlier
+    run wrote. An earlier run's files are left to be replaced, or removed when that run
+    wrote another format. Calling it again, or then `generate_platform`, is harmless.
     """
     if creators < 1 or viewers < 0 or days < 1:
-        raise ValueError("need creators >= 1, viewers >= 0 and days >= 1")
+        raise GenerateError("need creators >= 1, viewers >= 0 and days >= 1")
+    if days > MAX_DAYS:
+        raise GenerateError(
+            f"days must be at most {MAX_DAYS:,}: a longer window dates accounts before "
+            "2000-01-01, which ingest refuses"
+        )
+    if seed < 0:
+        raise GenerateError(f"seed must be 0 or more, not {seed}")
     if events is not None and events < 1:
-        raise ValueError("events must be positive")
+        raise GenerateError("events must be positive")
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; expected one of {sorted(FORMATS)}")
+        raise GenerateError(f"unknown format {fmt!r}; expected one of {sorted(FORMATS)}")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    gen = _Generator(creators, viewers, days, seed, events, progress)
-    con = duckdb.connect()
+    _prepare_out_dir(out_dir, fmt)
+    return out_dir
+
+
+class GenerateError(UserError, ValueError):
+    """Arguments or an output directory `generate_platform` cannot work with."""
+
+
+# Accounts are dated up to 9 years (plus a day) before the window; ingest refuses timestamps
+# before 2000-01-01, so the window may reach back no further than this many days.
+MAX_DAYS = (END - datetime(2000, 1, 1, tzinfo=UTC)).days - (9 * 365 + 2)
+
+# Written into the output directory before the data files: what `generate_platform` wrote
+# there, so a later run may replace those files, and only those. Hidden, so `ingest DIR`
+# leaves it alone.
+MARKER = ".creatorlens-generate"
+_ENTITIES = ("accounts", "videos", "events")
+# Every name `ingest DIR` would read as one of the three entities.
+_INGESTED_SUFFIXES = (".ndjson", ".jsonl", ".csv", ".parquet")
+
+
+def _os_reason(exc: OSError, path: Path, doing: str) -> str:
+    where = exc.filename if exc.filename is not None else path
+    reason = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+    return f"{where}: {doing}: {reason}"
+
+
+def _previous_output(out_dir: Path) -> set[str]:
+    """The file names an earlier `generate_platform` recorded in ``out_dir``'s marker."""
     try:
-        return gen.run(out_dir, fmt, con)
-    finally:
-        con.close()
+        recorded = json.loads((out_dir / MARKER).read_text(encoding="utf-8"))
+        return {name for name in recorded["files"] if isinstance(name, str) and "/" not in name}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
+def _prepare_out_dir(out_dir: Path, fmt: str) -> None:
+    """Create ``out_dir`` or check that it may be written into; mark it as generate's.
+
+    Files of an earlier run (named in the marker) are replaced, or removed when that run
+    wrote another format, so that ``ingest DIR`` reads one platform. Entity files that
+    generate did not write (another platform's export, say) make it refuse the directory.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise GenerateError(f"{out_dir}: is a file, not a directory; give --out a directory")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GenerateError(_os_reason(exc, out_dir, "cannot create the directory")) from None
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise GenerateError(f"{out_dir}: cannot write into this directory (permission denied)")
+    targets = {f"{entity}.{fmt}" for entity in _ENTITIES}
+    ours = _previous_output(out_dir)
+    present = [
+        out_dir / f"{entity}{suffix}"
+        for entity in _ENTITIES
+        for suffix in _INGESTED_SUFFIXES
+        if os.path.lexists(out_dir / f"{entity}{suffix}")
+    ]
+    for path in present:
+        if not path.is_symlink() and path.is_dir():
+            raise GenerateError(f"{path}: is a directory; generate writes a file of that name")
+    foreign = sorted(p.name for p in present if p.name not in ours)
+    if foreign:
+        raise GenerateError(
+            f"{out_dir}: already holds {', '.join(foreign)}, not written by creatorlens "
+            "generate; choose an empty or new --out directory"
+        )
+    try:
+        for path in present:
+            if path.name not in targets:  # an earlier run's other format
+                path.unlink()
+        (out_dir / MARKER).write_text(
+            json.dumps({"files": sorted(targets)}) + "\n", encoding="utf-8"
+        )
+    except OSError as exc:
+        raise GenerateError(_os_reason(exc, out_dir, "cannot write")) from None
 
 
 # ---- helpers ----------------------------------------------------------------------------------

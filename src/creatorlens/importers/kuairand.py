@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import math
+import re
 import tempfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any
 
 import duckdb
 
+from creatorlens.errors import UserError
 from creatorlens.ingest.wire import WireFiles
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "VIDEOS_PER_SYNTHETIC_CREATOR",
     "KuaiRandFiles",
     "KuaiRandImport",
+    "KuaiRandInputError",
     "LogLayout",
     "convert_kuairand",
     "detect_layout",
@@ -86,7 +89,15 @@ LANGUAGE = "zh"
 TIMEZONE = "Asia/Shanghai"
 
 _DAY_MS = 86_400_000
+# Beyond 9999-12-31 a time_ms is no epoch-milliseconds time (and its arithmetic overflows).
+_MAX_TIME_MS = 253_402_300_799_999
+# A register_days above a century is junk, read as unknown like a non-number.
+_MAX_REGISTER_DAYS = 36_525
 _UTC_OFFSET_MS = 8 * 3_600_000  # Asia/Shanghai is UTC+8 all year (no daylight saving).
+
+
+class KuaiRandInputError(UserError, ValueError):
+    """A log, videos or users file that is not what the importer can read; names the file."""
 
 
 @dataclass(frozen=True)
@@ -121,33 +132,93 @@ class KuaiRandImport:
 # Header detection
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")
+_GZIP_MAGIC = b"\x1f\x8b"
+_HEADER_LIMIT = 1 << 20  # a header line longer than this is not a header
+_WHAT = {
+    "log": "a KuaiRand log",
+    "videos": "a video features file",
+    "users": "a user features file",
+}
 
 
-def _read_header(path: Path) -> tuple[str, tuple[str, ...]]:
-    with _open_text(path) as fh:
-        line = fh.readline()
-    if not line.strip():
-        raise ValueError(f"{path}: empty file or empty header line")
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == _GZIP_MAGIC
+
+
+def _compression(paths: list[Path]) -> str:
+    """DuckDB's `compression` for these files, told by their first bytes, not their names."""
+    kinds = {_is_gzip(p) for p in paths}
+    if kinds == {True}:
+        return "gzip"
+    return "none" if kinds == {False} else "auto"
+
+
+def _read_header(path: Path, kind: str = "log") -> tuple[str, tuple[str, ...]]:
+    """The delimiter and the column names of the header line of a CSV/TSV (maybe gzipped).
+
+    Anything that is not such a file (missing, empty, binary, compressed otherwise, not
+    UTF-8) raises `KuaiRandInputError` naming `path`.
+    """
+    what = _WHAT[kind]
+    try:
+        opener = gzip.open if _is_gzip(path) else open
+        with opener(path, "rb") as fh:
+            raw = fh.readline(_HEADER_LIMIT)
+    except (OSError, EOFError, zlib.error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        reason = " ".join(reason.split()) or type(exc).__name__
+        raise KuaiRandInputError(f"{path}: cannot read {what}: {reason}") from None
+    if raw.startswith(b"PK\x03\x04"):
+        raise KuaiRandInputError(
+            f"{path}: a zip archive, not {what}; unzip it and give the CSV inside"
+        )
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise KuaiRandInputError(f"{path}: UTF-16 text; {what} must be UTF-8 (or ASCII)")
+    if not raw.strip():
+        raise KuaiRandInputError(
+            f"{path}: empty file or empty first line; {what} starts with a header line"
+        )
+    if b"\0" in raw or (len(raw) == _HEADER_LIMIT and not raw.endswith(b"\n")):
+        raise KuaiRandInputError(f"{path}: binary data, not {what} (a CSV or TSV text file)")
+    try:
+        line = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise KuaiRandInputError(f"{path}: the header line is not UTF-8 text; not {what}") from None
+    line = line.rstrip("\r\n")
     delimiter = "\t" if "\t" in line else ","
-    names = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter))
-    return delimiter, tuple(name.strip() for name in names)
+    try:
+        names = next(csv.reader([line], delimiter=delimiter))
+    except csv.Error as exc:
+        raise KuaiRandInputError(f"{path}: unreadable header line ({exc}); not {what}") from None
+    columns = tuple(name.strip() for name in names)
+    seen: set[str] = set()
+    for name in columns:
+        if name and name in seen:
+            raise KuaiRandInputError(f"{path}: the header names column {name!r} twice")
+        seen.add(name)
+    return delimiter, columns
 
 
 def detect_layout(log: Path) -> LogLayout:
     """Tell the delimiter and the KuaiRand layout of `log` from its header line."""
     log = Path(log)
-    delimiter, columns = _read_header(log)
+    delimiter, columns = _read_header(log, "log")
     present = set(columns)
     layout = LAYOUT_OFFICIAL if "is_like" in present else LAYOUT_LIKE_HATE
     missing = [c for c in _LAYOUT_REQUIRED[layout] if c not in present]
     if missing:
-        raise ValueError(
+        hint = ""
+        if len(columns) == 1 and ";" in columns[0]:
+            hint = "; its header is separated by ';', a KuaiRand log by commas or tabs"
+        elif "user_id" not in present and {"video_id", "author_id"} <= present:
+            hint = "; it looks like a video features file (give that with --videos)"
+        elif "video_id" not in present and {"user_id", "register_days"} <= present:
+            hint = "; it looks like a user features file (give that with --users)"
+        raise KuaiRandInputError(
             f"{log}: not a KuaiRand log: header lacks {', '.join(missing)} "
             f"(expected the official layout with is_like, or the like/hate subset with label)"
+            + hint
         )
     return LogLayout(layout=layout, delimiter=delimiter, columns=columns)
 
@@ -166,16 +237,20 @@ def _ident(name: str) -> str:
 
 def _read_csv_sql(paths: Path | list[Path], delimiter: str, columns: tuple[str, ...]) -> str:
     """A read_csv call that reads every column as text, with the header's own names."""
-    if len(set(columns)) != len(columns):
-        raise ValueError(f"{paths}: duplicate column names in header")
-    cols = ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in columns)
+    listed = paths if isinstance(paths, list) else [paths]
+    named = [c for c in columns if c]
+    if len(set(named)) != len(named):
+        raise KuaiRandInputError(f"{', '.join(map(str, listed))}: duplicate column names in header")
+    # A trailing delimiter leaves an unnamed last column; it is read but never used.
+    cols = ", ".join(f"{_lit(c or f'column{i:02d}')}: 'VARCHAR'" for i, c in enumerate(columns))
     if isinstance(paths, list):
         files = "[" + ", ".join(_lit(str(p)) for p in paths) + "]"
     else:
         files = _lit(str(paths))
     return (
         f"read_csv({files}, delim={_lit(delimiter)}, header=true, "
-        f"auto_detect=false, quote='\"', escape='\"', columns={{{cols}}})"
+        f"auto_detect=false, quote='\"', escape='\"', columns={{{cols}}}, "
+        f"compression={_lit(_compression(listed))})"
     )
 
 
@@ -184,14 +259,78 @@ def _col(columns: tuple[str, ...], name: str) -> str:
     return _ident(name) if name in columns else "CAST(NULL AS VARCHAR)"
 
 
-_MACROS = """
--- integers written as "12" or "12.0"; anything else that is not empty is an error
-CREATE MACRO kr_int(x) AS
-    coalesce(TRY_CAST(x AS BIGINT), CAST(round(CAST(x AS DOUBLE)) AS BIGINT));
+# The message of the error kr_int raises; `_input_error` turns it into one readable line.
+_BAD_INT = "creatorlens-kuairand-bad-int"
+
+_MACROS = f"""
+-- integers written as "12" or "12.0"; anything else that is not empty is an error that
+-- names the column (col) and the value
+CREATE MACRO kr_int(x, col) AS
+    coalesce(TRY_CAST(x AS BIGINT), TRY_CAST(round(TRY_CAST(x AS DOUBLE)) AS BIGINT),
+             CASE WHEN x IS NOT NULL
+                  THEN CAST(error('{_BAD_INT}|' || col || '|' || left(x, 60)) AS BIGINT)
+             END);
 -- the same for optional feature columns, where junk becomes NULL
 CREATE MACRO kr_try_int(x) AS
     coalesce(TRY_CAST(x AS BIGINT), TRY_CAST(round(TRY_CAST(x AS DOUBLE)) AS BIGINT));
 """
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def _input_error(exc: duckdb.Error, files: list[Path]) -> KuaiRandInputError | None:
+    """The one-line explanation of a DuckDB error caused by the contents of `files`.
+
+    None when the error does not come from the input (then it is a bug, and propagates).
+    """
+    text = str(exc)
+    named = re.search(r"^\s*file = (.+?)\s*$", text, re.M)
+    where = named.group(1) if named else ", ".join(str(p) for p in files)
+    if _BAD_INT in text:
+        _, col, value = text.split(_BAD_INT, 1)[1].split("|", 2)
+        value = value.splitlines()[0] if value.strip() else value  # a quoted value may span lines
+        return KuaiRandInputError(f"{where}: column {col} holds {value!r}, not an integer")
+    line = re.search(r"CSV Error on Line: (\d+)", text)
+    if line:
+        n = line.group(1)
+        count = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+        if count:
+            expected, found = map(int, count.groups())
+            if found > expected:  # DuckDB stops counting at one too many
+                return KuaiRandInputError(
+                    f"{where}: line {n} has more fields than the header's {expected}"
+                )
+            return KuaiRandInputError(
+                f"{where}: line {n} has {found} fields where the header has {expected}"
+            )
+        if "unterminated quote" in text:
+            return KuaiRandInputError(f"{where}: line {n} has a quoted value that never ends")
+        if "unicode" in text.lower() or "utf-8" in text.lower():
+            return KuaiRandInputError(f"{where}: line {n} is not UTF-8 text")
+        return KuaiRandInputError(f"{where}: line {n} is not valid CSV")
+    lowered = text.lower()
+    if isinstance(exc, duckdb.InvalidInputException) and (
+        "unicode" in lowered or "utf-8" in lowered or "utf8" in lowered
+    ):
+        return KuaiRandInputError(f"{where}: not UTF-8 text")
+    if isinstance(exc, duckdb.IOException) and ("gzip" in lowered or "compress" in lowered):
+        return KuaiRandInputError(f"{where}: damaged gzip data ({_first_line(text)})")
+    if isinstance(exc, duckdb.OutOfRangeException | duckdb.ConversionException):
+        return KuaiRandInputError(f"{where}: a value is out of range ({_first_line(text)})")
+    return None
+
+
+def _reading(con: duckdb.DuckDBPyConnection, files: list[Path], sql: str) -> None:
+    """Run `sql`, which reads `files`; errors their contents cause become one readable line."""
+    try:
+        con.execute(sql)
+    except duckdb.Error as exc:
+        explained = _input_error(exc, files)
+        if explained is None:
+            raise
+        raise explained from None
 
 
 def _stage_log(con: duckdb.DuckDBPyConnection, logs: list[Path], layout: LogLayout) -> None:
@@ -206,19 +345,24 @@ def _stage_log(con: duckdb.DuckDBPyConnection, logs: list[Path], layout: LogLayo
         "is_profile_enter": "is_profile_enter",
     }
     flag_sql = ",\n".join(
-        f"            coalesce(kr_int({_ident(src)}), 0) = 1 AS {dst}" for dst, src in flags.items()
+        f"            coalesce(kr_int({_ident(src)}, {_lit(src)}), 0) = 1 AS {dst}"
+        for dst, src in flags.items()
     )
-    con.execute(f"""
+    _reading(
+        con,
+        logs,
+        f"""
         CREATE TABLE raw_log AS
         SELECT
-            kr_int({_ident("user_id")}) AS user_id,
-            kr_int({_ident("video_id")}) AS video_id,
-            kr_int({_ident("time_ms")}) AS time_ms,
+            kr_int({_ident("user_id")}, 'user_id') AS user_id,
+            kr_int({_ident("video_id")}, 'video_id') AS video_id,
+            kr_int({_ident("time_ms")}, 'time_ms') AS time_ms,
 {flag_sql},
-            coalesce(kr_int({_ident("play_time_ms")}), 0) AS play_time_ms,
-            coalesce(kr_int({_ident("duration_ms")}), 0) AS duration_ms
+            coalesce(kr_int({_ident("play_time_ms")}, 'play_time_ms'), 0) AS play_time_ms,
+            coalesce(kr_int({_ident("duration_ms")}, 'duration_ms'), 0) AS duration_ms
         FROM {_read_csv_sql(logs, layout.delimiter, cols)}
-    """)
+    """,
+    )
     # Rows of one user x video at one millisecond get an ordinal so their event ids differ.
     # Ordering by every kept column makes the ordinal deterministic: rows that tie on all
     # of them produce identical events, so which one gets which ordinal cannot matter.
@@ -236,15 +380,20 @@ def _stage_log(con: duckdb.DuckDBPyConnection, logs: list[Path], layout: LogLayo
 
 
 def _stage_video_file(con: duckdb.DuckDBPyConnection, videos: Path) -> None:
-    delimiter, cols = _read_header(videos)
+    delimiter, cols = _read_header(videos, "videos")
     for required in ("video_id", "author_id"):
         if required not in cols:
-            raise ValueError(f"{videos}: video features file lacks a {required} column")
-    con.execute(f"""
+            raise KuaiRandInputError(
+                f"{videos}: not a video features file: the header lacks {required}"
+            )
+    _reading(
+        con,
+        [videos],
+        f"""
         CREATE TABLE vfile AS
         SELECT * FROM (
             SELECT
-                kr_int({_ident("video_id")}) AS video_id,
+                kr_int({_ident("video_id")}, 'video_id') AS video_id,
                 kr_try_int({_ident("author_id")}) AS author_id,
                 nullif(trim({_col(cols, "video_type")}), '') AS video_type,
                 TRY_CAST(trim({_col(cols, "upload_dt")}) AS DATE) AS upload_dt,
@@ -259,25 +408,33 @@ def _stage_video_file(con: duckdb.DuckDBPyConnection, videos: Path) -> None:
             PARTITION BY video_id
             ORDER BY author_id, upload_dt, video_duration, music_id, tag, video_type
         ) = 1
-    """)
+    """,
+    )
 
 
 def _stage_user_file(con: duckdb.DuckDBPyConnection, users: Path) -> None:
-    delimiter, cols = _read_header(users)
+    delimiter, cols = _read_header(users, "users")
     for required in ("user_id", "register_days"):
         if required not in cols:
-            raise ValueError(f"{users}: user features file lacks a {required} column")
-    con.execute(f"""
+            raise KuaiRandInputError(
+                f"{users}: not a user features file: the header lacks {required}"
+            )
+    _reading(
+        con,
+        [users],
+        f"""
         CREATE TABLE ufile AS
         SELECT user_id, max(register_days) AS register_days
         FROM (
-            SELECT kr_int({_ident("user_id")}) AS user_id,
+            SELECT kr_int({_ident("user_id")}, 'user_id') AS user_id,
                    kr_try_int({_ident("register_days")}) AS register_days
             FROM {_read_csv_sql(users, delimiter, cols)}
         )
-        WHERE user_id IN (SELECT DISTINCT user_id FROM log) AND register_days >= 0
+        WHERE user_id IN (SELECT DISTINCT user_id FROM log)
+          AND register_days BETWEEN 0 AND {_MAX_REGISTER_DAYS}
         GROUP BY user_id
-    """)
+    """,
+    )
 
 
 def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> int:
@@ -325,7 +482,14 @@ def convert_kuairand(
     layout = detect_layout(logs[0])
     for other in logs[1:]:
         if detect_layout(other) != layout:
-            raise ValueError(f"{other}: header differs from {logs[0]}'s; convert it separately")
+            raise KuaiRandInputError(
+                f"{other}: header differs from {logs[0]}'s; convert it separately"
+            )
+    # Read the optional files' headers now: a wrong file is refused before any work.
+    if videos is not None:
+        _read_header(Path(videos), "videos")
+    if users is not None:
+        _read_header(Path(users), "users")
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {name: out_dir / f"{name}.parquet" for name in ("accounts", "videos", "events")}
 
@@ -338,6 +502,12 @@ def convert_kuairand(
                 con.execute(f"SET memory_limit = {_lit(memory_limit)}")
             con.execute(_MACROS)
             return _convert(con, logs, layout, files, videos, users, creators_without_videos_file)
+        except duckdb.OutOfRangeException as exc:  # a value no check above foresaw
+            inputs = [*logs, *(Path(p) for p in (videos, users) if p is not None)]
+            explained = _input_error(exc, inputs)
+            if explained is None:
+                raise
+            raise explained from None
         finally:
             con.close()
 
@@ -352,6 +522,15 @@ def _convert(
     modulus: int | None,
 ) -> KuaiRandFiles:
     _stage_log(con, logs, layout)
+    far = con.execute(
+        f"SELECT time_ms FROM raw_log WHERE time_ms NOT BETWEEN -{_MAX_TIME_MS} AND "
+        f"{_MAX_TIME_MS} LIMIT 1"
+    ).fetchone()
+    if far is not None:
+        raise KuaiRandInputError(
+            f"{', '.join(str(p) for p in logs)}: column time_ms holds {far[0]}, "
+            "not a time in epoch milliseconds"
+        )
     n_log_rows, n_skipped = con.execute(
         "SELECT count(*), count(*) FILTER (user_id IS NULL OR video_id IS NULL "
         "OR time_ms IS NULL) FROM raw_log"

@@ -1,9 +1,13 @@
-"""Ingest: validate, pseudonymize, dedupe and store platform records."""
+"""Ingest: validate, pseudonymize, dedupe and store platform records.
+
+Ingest writes the store only; bringing the rollups up to date after it is the rollup
+floor's work (`creatorlens.load.ingest_into` does both). What ingest changed in place, the
+rollup refresh reads from store tables (`changed_creators`, `privacy_changes`,
+`follower_plays_changed`).
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,54 +18,20 @@ from creatorlens.ingest.pipeline import (
     ingest_file,
     ingest_paths,
 )
-from creatorlens.ingest.pseudonym import KeyRing
-from creatorlens.rollup.refresh import refresh_rollups
-from creatorlens.store import Store
-
-ROLLUP_MEMORY_LIMIT = os.environ.get("CREATORLENS_ROLLUP_MEMORY_LIMIT", "8GB")
+from creatorlens.ingest.readers import open_sources
+from creatorlens.store import Store, key_ring
 
 __all__ = [
     "IngestSummary",
+    "Progress",
     "QuarantinedRecord",
     "ingest_batch",
     "ingest_file",
-    "ingest_into",
     "ingest_paths",
     "key_ring",
+    "open_sources",
     "quarantined",
 ]
-
-
-def ingest_into(
-    db: str | Path,
-    paths: Iterable[str | Path],
-    *,
-    keys: str | Path | None = None,
-    entity: str | None = None,
-    batch_rows: int = 750_000,
-    progress: Progress | None = None,
-    refresh: bool = True,
-    rollup_progress: Callable[[str, int, int], None] | None = None,
-) -> IngestSummary:
-    """Open the store at `db` (creating it if needed), ingest the files, refresh rollups."""
-    paths = list(paths)
-    with Store.open(db, keys=keys) as store:
-        summary = ingest_paths(
-            store, paths, entity=entity, batch_rows=batch_rows, progress=progress
-        )
-        if refresh:
-            # Dashboards read rollups only: bring them up to date with what just landed.
-            # Rebuilding per-viewer rollups of a large store needs more room than a batch of
-            # ingest, and cannot spill (raw ids never reach disk, so spilling is off).
-            store.con.execute(f"SET memory_limit = '{ROLLUP_MEMORY_LIMIT}'")
-            summary.rollups = refresh_rollups(store, progress=rollup_progress)
-        return summary
-
-
-def key_ring(db: str | Path, keys: str | Path | None = None) -> KeyRing:
-    """The pseudonym key ring of the store at `db` (by default `<db>.keys`)."""
-    path = Path(keys) if keys else Path(db).with_name(Path(db).name + ".keys")
-    return KeyRing.load(path)
 
 
 @dataclass(frozen=True)

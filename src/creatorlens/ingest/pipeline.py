@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -18,7 +19,13 @@ import numpy as np
 import pyarrow as pa
 
 from creatorlens.errors import UserError
-from creatorlens.ingest.pseudonym import PSEUDONYM_SQL, VIEWER_MAC_SQL, KeyRing, hmac_pads
+from creatorlens.ingest.pseudonym import (
+    FOLLOWER_SPACE,
+    PSEUDONYM_SQL,
+    VIEWER_MAC_SQL,
+    hmac_pads,
+    space_secret,
+)
 from creatorlens.ingest.readers import BatchReader, SourceFile, estimate_records, open_sources
 from creatorlens.ingest.validate import (
     NAMED_TYPES_SQL,
@@ -35,9 +42,9 @@ from creatorlens.ingest.wire import (
     TARGET_TYPES,
     VIDEO_TYPES,
 )
-from creatorlens.rollup.refresh import mark_creators_dirty, sync_liker_privacy
-from creatorlens.store import Store
-from creatorlens.store.database import new_profiles, same_profile
+from creatorlens.store import KeyRing, Store, mark_creators_dirty
+from creatorlens.store.database import new_profiles, record_keys, same_profile
+from creatorlens.store.placement import LIKE_PLAY_WINDOW_DAYS, QUARTER_HOUR_SQL, placement_sql
 
 IS_ANONYMOUS = type_in(ANONYMOUS_TYPES)
 
@@ -69,15 +76,20 @@ class IngestSummary:
 
 def ingest_paths(
     store: Store,
-    paths: Iterable[str | Path],
+    paths: Iterable[str | Path | SourceFile],
     *,
     entity: str | None = None,
     batch_rows: int = 750_000,
     progress: Progress | None = None,
 ) -> IngestSummary:
     """Ingest files, or the data files of directories (accounts first, then videos, then
-    events, whatever the order given)."""
-    sources = sorted(open_sources(paths, entity), key=lambda s: ORDER[s.entity])
+    events, whatever the order given); sources already opened (`open_sources`) are taken
+    as they are."""
+    paths = list(paths)
+    opened = [p for p in paths if isinstance(p, SourceFile)]
+    named = [p for p in paths if not isinstance(p, SourceFile)]
+    found = opened + (open_sources(named, entity) if named else [])
+    sources = sorted(found, key=lambda s: ORDER[s.entity])
     summary = IngestSummary()
     for source in sources:
         summary.add(ingest_file(store, source, batch_rows=batch_rows, progress=progress))
@@ -126,8 +138,8 @@ def ingest_batch(
         try:
             if entity == "events":
                 key = KeyRing.load(store.keys_path).active()
-                ipad, opad = hmac_pads(key.secret or b"")
-                summary = _store_events(store, key.key_id, ipad, opad)
+                record_keys(con, [key.key_id])
+                summary = _store_events(store, key.key_id, key.secret or b"")
             else:
                 summary = _store_entity(store, entity)
             _quarantine(store, entity, source)
@@ -151,7 +163,8 @@ def ingest_batch(
         con.unregister("incoming")
         con.execute("DROP TABLE IF EXISTS checked")
         con.execute("DROP TABLE IF EXISTS actors")
-        con.execute("DROP TABLE IF EXISTS follower_at_event")
+        for temp in _EVENT_TEMP_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
     summary.records = numbered.num_rows
     return summary
 
@@ -282,36 +295,95 @@ ASOF JOIN follow_log f
        ON f.follower_id = c.actor_id AND f.followee_id = c.creator AND c.ts_parsed >= f.ts
 """
 
-# For every new play, each creator its viewer followed at that moment gets one play of that
-# video in its "videos your followers watched" counts. Only pairs with follow history join.
-# The day is taken from the epoch (UTC) rather than through the time zone library, and each
-# play's own columns ride through the grouping instead of being joined back.
-_FOLLOWER_WATCH = f"""
-INSERT INTO follower_watch_daily
+# For every new play, each creator its viewer followed at that moment gets the play in
+# `follower_plays`, under the follower's pseudonym in the follower space (its HMAC made
+# once per follower of the batch, with the space's key), merged per quarter hour. Only
+# pairs with follow history join. Each play's own columns ride through the grouping
+# instead of being joined back.
+_FOLLOWER_PLAYS = f"""
+CREATE OR REPLACE TEMP TABLE new_follower_plays AS
 WITH plays AS (
-    SELECT record_no, actor_id, ts_parsed, video_id, watched_parsed,
-           make_timestamp(epoch_us(ts_parsed))::DATE AS day
+    SELECT record_no, actor_id, ts_parsed, video_id, watched_parsed
     FROM checked
     WHERE status = 'new' AND {type_in(("view",), "type_no")}
       AND actor_id IN (SELECT follower_id FROM follow_log)
 ),
 state AS (
-    SELECT f.followee_id, any_value(p.video_id) AS video_id, any_value(p.day) AS day,
-           any_value(p.watched_parsed) AS watched_ms, arg_max(f.following, f.ts) AS following
+    SELECT f.followee_id, any_value(p.actor_id) AS actor_id, any_value(p.video_id) AS video_id,
+           any_value(p.ts_parsed) AS ts, any_value(p.watched_parsed) AS watched_ms,
+           arg_max(f.following, f.ts) AS following
     FROM plays p JOIN follow_log f ON f.follower_id = p.actor_id AND f.ts <= p.ts_parsed
     GROUP BY p.record_no, f.followee_id
+),
+followers AS (
+    SELECT a.actor_id, {VIEWER_MAC_SQL.format(viewer="a.actor_id")} AS mac,
+           coalesce(a.analytics_opt_out, false) AS opt_out
+    FROM actors a WHERE a.actor_id IN (SELECT actor_id FROM state WHERE following)
 )
-SELECT followee_id, video_id, day, count(*) AS plays, sum(watched_ms) AS watch_ms
-FROM state
-WHERE following
+SELECT s.followee_id AS followed_id, s.video_id, {QUARTER_HOUR_SQL.format(ts="s.ts")} AS ts,
+       {PSEUDONYM_SQL.format(mac="f.mac", creator="s.followee_id")} AS follower_pid,
+       $key_id AS key_id, count(*) AS plays, sum(s.watched_ms) AS watched_ms,
+       bool_or(f.opt_out) AS opt_out
+FROM state s JOIN followers f ON f.actor_id = s.actor_id
+WHERE s.following
 GROUP BY ALL
 """
 
-# Every event with an actor and a creator gets the actor's per-creator pseudonym, so
-# audiences can be counted across anonymous and named acts alike (the raw id is then kept
-# only for named types). The per-creator hash runs per event: most (creator, actor) pairs
-# of a batch occur once, so finding the distinct pairs first and joining them back would
-# cost more than the hashes it saves.
+# Written as the grouping left them (hash order), which is not the order of the events.
+_STORE_FOLLOWER_PLAYS = """
+INSERT INTO follower_plays SELECT * FROM new_follower_plays;
+INSERT INTO follower_plays_changed SELECT DISTINCT followed_id, ts FROM new_follower_plays;
+"""
+
+# Each new like and comment with its actor's anonymous-space pseudonym, which the store
+# never keeps on the event: likes are placed by the liker's play with it, and the engaged
+# audience counts it (`engagement_marks`).
+_ENGAGED = """
+CREATE OR REPLACE TEMP TABLE engaged AS
+SELECT c.record_no, c.type, c.creator AS creator_id, c.video_id, c.ts_parsed, c.actor_id,
+       {pid} AS pid
+FROM checked c JOIN actors a ON a.actor_id = c.actor_id
+WHERE c.status = 'new' AND c.type IN ('like', 'comment')
+  AND c.creator IS NOT NULL AND c.video_id IS NOT NULL
+""".format(pid=PSEUDONYM_SQL.format(mac="a.mac", creator="c.creator"))
+
+# Each new like placed by the liker's play (store.placement): plays stored before this
+# batch (read by the likers' pseudonyms over the window before the batch's likes) and the
+# batch's own plays by the same actors.
+_PLACED = f"""
+CREATE OR REPLACE TEMP TABLE placed AS
+WITH likes AS (
+    SELECT record_no AS like_no, creator_id, video_id, pid, epoch_ms(ts_parsed) AS at_ms
+    FROM engaged WHERE type = 'like'
+),
+plays AS (
+    SELECT e.creator_id, e.video_id, e.viewer_pid AS pid, epoch_ms(e.ts) AS start_ms,
+           epoch_ms(e.ts) + e.watched_ms AS end_ms
+    FROM events e
+    WHERE e.type = 'view' AND e.ts >= $plays_from AND e.ts <= $plays_to
+      AND e.viewer_pid IN (SELECT pid FROM likes)
+    UNION ALL
+    SELECT c.creator, c.video_id, {PSEUDONYM_SQL.format(mac="a.mac", creator="c.creator")},
+           epoch_ms(c.ts_parsed), epoch_ms(c.ts_parsed) + c.watched_parsed
+    FROM checked c JOIN actors a ON a.actor_id = c.actor_id
+    WHERE c.status = 'new' AND {type_in(("view",), "c.type_no")} AND c.creator IS NOT NULL
+      AND (c.actor_id, c.video_id) IN (
+          SELECT (actor_id, video_id) FROM engaged WHERE type = 'like')
+)
+{placement_sql("likes", "plays")}
+"""
+
+_MARKS = f"""
+INSERT INTO engagement_marks
+SELECT creator_id, video_id, {QUARTER_HOUR_SQL.format(ts="ts_parsed")}, pid, $key_id, type
+FROM engaged
+ORDER BY pid
+"""
+
+# Anonymous-class events get the actor's per-creator pseudonym in place of the actor id;
+# named events keep the actor id and no pseudonym, so no stored row links the two. The
+# per-creator hash runs per event: most (creator, actor) pairs of a batch occur once, so
+# finding the distinct pairs first and joining them back would cost more than it saves.
 _INSERT_EVENTS = f"""
 INSERT INTO events
 SELECT c.event_id,
@@ -336,10 +408,11 @@ SELECT c.event_id,
        c.profile_id,
        coalesce(c.analytics_opt_out, false),
        coalesce(f.following, false),
-       now()
+       now(),
+       p.play_position_ms
 FROM (
     SELECT c.*, a.profile_id, a.analytics_opt_out,
-           CASE WHEN c.creator IS NOT NULL
+           CASE WHEN c.creator IS NOT NULL AND {IS_ANONYMOUS}
                 THEN {PSEUDONYM_SQL.format(mac="a.mac", creator="c.creator")} END AS pid,
            year(make_timestamp(epoch_us(c.ts_parsed))) - a.birth_year AS age
     FROM checked c
@@ -348,7 +421,12 @@ FROM (
 ) c
 LEFT JOIN follower_at_event f ON f.record_no = c.record_no
 LEFT JOIN lives l ON l.live_id = c.live_id
+LEFT JOIN {{placed}} p ON p.like_no = c.record_no
 """
+
+_EVENT_TEMP_TABLES = (
+    "checked", "actors", "follower_at_event", "new_follower_plays", "engaged", "placed"
+)  # fmt: skip
 
 _UNQUARANTINE = """
 DELETE FROM quarantine
@@ -357,8 +435,9 @@ WHERE entity = 'events'
 """
 
 
-def _store_events(store: Store, key_id: str, ipad: bytes, opad: bytes) -> IngestSummary:
+def _store_events(store: Store, key_id: str, secret: bytes) -> IngestSummary:
     con = store.con
+    ipad, opad = hmac_pads(secret)
     con.execute(_CHECK_EVENTS)
     con.execute(_REPEATS)
     con.execute(_FOLLOWS)
@@ -367,10 +446,30 @@ def _store_events(store: Store, key_id: str, ipad: bytes, opad: bytes) -> Ingest
     con.execute(_NEW_PROFILES)
     con.execute(_ACTOR_PROFILES)
     con.execute(_FOLLOWER_AT_EVENT)
-    con.execute(_FOLLOWER_WATCH)
-    con.execute(_INSERT_EVENTS, {"key_id": key_id})
+    fipad, fopad = hmac_pads(space_secret(secret, FOLLOWER_SPACE))
+    con.execute(_FOLLOWER_PLAYS, {"ipad": fipad, "opad": fopad, "key_id": key_id})
+    con.execute(_STORE_FOLLOWER_PLAYS)
+    placed = _engagement(store, key_id)
+    con.execute(_INSERT_EVENTS.format(placed=placed), {"key_id": key_id})
     con.execute(_UNQUARANTINE)
     return _outcomes(store)
+
+
+def _engagement(store: Store, key_id: str) -> str:
+    """Mark the batch's likes and comments, place its likes; the relation of placed likes
+    (`like_no`, `play_position_ms`) for the events insert."""
+    con = store.con
+    con.execute(_ENGAGED)
+    first, last = con.execute(
+        "SELECT min(ts_parsed), max(ts_parsed) FROM engaged WHERE type = 'like'"
+    ).fetchone()
+    if first is None:
+        con.execute(_MARKS, {"key_id": key_id})
+        return "(SELECT NULL::BIGINT AS like_no, NULL::BIGINT AS play_position_ms WHERE false)"
+    window = timedelta(days=LIKE_PLAY_WINDOW_DAYS)
+    con.execute(_PLACED, {"plays_from": first - window, "plays_to": last})
+    con.execute(_MARKS, {"key_id": key_id})
+    return "placed"
 
 
 def _outcomes(store: Store) -> IngestSummary:
@@ -464,6 +563,7 @@ def _store_entity(store: Store, entity: str) -> IngestSummary:
     )
     changed_opt_out = []
     if entity == "accounts":
+        _record_privacy_changes(con)
         changed_opt_out = con.execute(
             """
             SELECT l.account_id, l.analytics_opt_out FROM latest l
@@ -488,19 +588,45 @@ def _store_entity(store: Store, entity: str) -> IngestSummary:
         """
     )
     if entity == "accounts":
-        sync_liker_privacy(con, "latest")
+        con.execute(_PRIVACY_IN_FORCE)
+        con.execute("DROP TABLE privacy_changed")
     con.execute("DROP TABLE latest")
     if changed_opt_out:
         _apply_opt_out_changes(store, changed_opt_out)
     return _outcomes(store)
 
 
-def _apply_opt_out_changes(store: Store, changes: list[tuple[str, bool]]) -> None:
-    """Carry an account's new opt-out choice onto its past events, named or pseudonymous.
+def _record_privacy_changes(con: duckdb.DuckDBPyConnection) -> None:
+    """Note the accounts of `latest` whose privacy setting the upsert may change (new ones
+    included), before it runs; `_PRIVACY_IN_FORCE` records the setting stored after it."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE privacy_changed AS
+        SELECT l.account_id FROM latest l LEFT JOIN accounts a USING (account_id)
+        WHERE a.account_id IS NULL
+           OR (l.is_private IS DISTINCT FROM a.is_private AND l.updated_at >= a.updated_at)
+        """
+    )
 
-    Pseudonymous events are found by recomputing the account's pseudonym for every creator
-    under every key that still exists; events made under a destroyed key cannot be found,
-    which is the point of destroying it.
+
+# The likers rule reads `privacy_changes` over the liker accounts, so an account that turns
+# private stops being named at once, not at the next rollup refresh (which folds them in).
+_PRIVACY_IN_FORCE = """
+DELETE FROM privacy_changes WHERE account_id IN (SELECT account_id FROM privacy_changed);
+INSERT INTO privacy_changes
+SELECT a.account_id, a.is_private FROM accounts a
+WHERE a.account_id IN (SELECT account_id FROM privacy_changed);
+"""
+
+
+def _apply_opt_out_changes(store: Store, changes: list[tuple[str, bool]]) -> None:
+    """Carry an account's new opt-out choice onto its past rows, named or pseudonymous.
+
+    Named events are found by the account id; pseudonymous events and its plays as a
+    follower (`follower_plays`) by recomputing its pseudonyms for every creator under
+    every key that still exists. Rows made under a destroyed key cannot be found, which is
+    the point of destroying it. The creators whose past rows changed are marked for the
+    rollup refresh.
     """
     con = store.con
     con.register(
@@ -508,39 +634,54 @@ def _apply_opt_out_changes(store: Store, changes: list[tuple[str, bool]]) -> Non
         pa.table({"account_id": [a for a, _ in changes], "opt_out": [o for _, o in changes]}),
     )
     try:
-        con.execute(
+        touched = con.execute(
             """
             UPDATE events SET actor_opt_out = c.opt_out FROM opt_out_changes c
             WHERE events.actor_id = c.account_id
+            RETURNING events.creator_id
             """
-        )
+        ).fetchall()
+        mark_creators_dirty(con, {c for (c,) in touched})
         for key in KeyRing.load(store.keys_path).usable():
-            ipad, opad = hmac_pads(key.secret or b"")
-            mac = VIEWER_MAC_SQL.format(viewer="c.account_id")
-            pid = PSEUDONYM_SQL.format(mac=mac, creator="k.creator_id")
-            con.execute(
-                f"""
-                CREATE OR REPLACE TEMP TABLE opt_out_pids AS
-                SELECT k.creator_id, c.opt_out, {pid} AS pid
-                FROM (SELECT DISTINCT creator_id FROM events WHERE key_id = $key_id) k,
-                     opt_out_changes c
-                """,
-                {"ipad": ipad, "opad": opad, "key_id": key.key_id},
-            )
-            touched = con.execute(
-                """
-                UPDATE events SET actor_opt_out = m.opt_out FROM opt_out_pids m
-                WHERE events.key_id = $key_id AND events.creator_id = m.creator_id
-                  AND events.viewer_pid = m.pid
-                RETURNING events.creator_id
-                """,
-                {"key_id": key.key_id},
-            ).fetchall()
-            # Past days of these creators changed in place: their rollups must be redone.
-            mark_creators_dirty(con, {c for (c,) in touched})
+            for table, creator, pid, opt_out in _PSEUDONYMOUS_ROWS:
+                secret = key.secret or b""
+                if table == "follower_plays":
+                    secret = space_secret(secret, FOLLOWER_SPACE)
+                ipad, opad = hmac_pads(secret)
+                mac = VIEWER_MAC_SQL.format(viewer="c.account_id")
+                con.execute(
+                    f"""
+                    CREATE OR REPLACE TEMP TABLE opt_out_pids AS
+                    SELECT k.creator_id, c.opt_out,
+                           {PSEUDONYM_SQL.format(mac=mac, creator="k.creator_id")} AS pid
+                    FROM (SELECT DISTINCT {creator} AS creator_id FROM {table}
+                          WHERE key_id = $key_id) k,
+                         opt_out_changes c
+                    """,
+                    {"ipad": ipad, "opad": opad, "key_id": key.key_id},
+                )
+                touched = con.execute(
+                    f"""
+                    UPDATE {table} SET {opt_out} = m.opt_out FROM opt_out_pids m
+                    WHERE {table}.key_id = $key_id AND {table}.{creator} = m.creator_id
+                      AND {table}.{pid} = m.pid
+                    RETURNING {table}.{creator}
+                    """,
+                    {"key_id": key.key_id},
+                ).fetchall()
+                # Past days of these creators changed in place: their rollups must be redone.
+                mark_creators_dirty(con, {c for (c,) in touched})
         con.execute("DROP TABLE IF EXISTS opt_out_pids")
     finally:
         con.unregister("opt_out_changes")
+
+
+# The tables holding rows under an account's pseudonyms that carry its opt-out: (table,
+# its creator column, its pseudonym column, its opt-out column).
+_PSEUDONYMOUS_ROWS = (
+    ("events", "creator_id", "viewer_pid", "actor_opt_out"),
+    ("follower_plays", "followed_id", "follower_pid", "opt_out"),
+)
 
 
 # --- quarantine ----------------------------------------------------------------------------

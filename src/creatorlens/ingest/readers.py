@@ -66,6 +66,8 @@ def open_source(path: str | Path, entity: str | None = None) -> SourceFile:
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     fmt = file_format(path)
+    if path.stat().st_size == 0:
+        raise UserError(f"{path}: empty file")
     if entity is None:
         entity = _entity_from_name(path) or _entity_from_columns(path, fmt)
     if entity not in ENTITIES:

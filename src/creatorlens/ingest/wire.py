@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from creatorlens.store.placement import ANONYMOUS_TYPES as STORE_ANONYMOUS_TYPES
+
 ACCOUNT_KINDS = ("personal", "creator", "business")
 GENDERS = ("female", "male", "other")
 
@@ -35,8 +37,9 @@ SHARE_CHANNELS = (
 )
 
 # Events whose actor is never identified to anyone: the actor id is replaced at ingest by a
-# keyed per-creator pseudonym and the raw id is never written.
-ANONYMOUS_TYPES = ("view", "profile_view", "share", "save")
+# keyed per-creator pseudonym and the raw id is never written (the store's list, which its
+# migrations read too).
+ANONYMOUS_TYPES = STORE_ANONYMOUS_TYPES
 
 # Fields each event type requires beyond event_id, type, ts and actor_id.
 EVENT_REQUIRED: dict[str, tuple[str, ...]] = {

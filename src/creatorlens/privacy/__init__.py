@@ -1,7 +1,8 @@
-"""Privacy: the one choke point every number leaving creatorlens passes through.
+"""Privacy: the release stage every number leaving creatorlens passes through.
 
-`PrivacyPolicy` holds the rules as a value; `suppression` applies them to breakdowns,
-filters and windows with consistent noise; `likers` decides who may be named.
+`PrivacyPolicy` holds the rules as a value; `release(raw, policy, audience, secret=...)` is
+the one function turning a raw answer of the query floor into what an audience may see
+(`suppression` and `rules` are the rules it applies, `likers` who may be named).
 """
 
 from creatorlens.privacy.likers import Likers, is_public_actor, visible_likers
@@ -17,6 +18,15 @@ from creatorlens.privacy.policy import (
     load_policy,
     require_analytics_account,
 )
+from creatorlens.privacy.release import (
+    Audience,
+    Creator,
+    NotForAudience,
+    Operator,
+    PublicCard,
+    release,
+)
+from creatorlens.privacy.result import QueryResult
 from creatorlens.privacy.suppression import (
     Breakdown,
     Cell,
@@ -27,7 +37,6 @@ from creatorlens.privacy.suppression import (
     UnsafeBreakdownError,
     Window,
     Withheld,
-    check_filters,
     check_window,
     digest,
     protect_count,
@@ -41,11 +50,17 @@ __all__ = [
     "PERSON_ATTRIBUTES",
     "UNKNOWN",
     "AnalyticsAccountError",
+    "Audience",
     "Breakdown",
     "Cell",
+    "Creator",
     "Likers",
+    "NotForAudience",
+    "Operator",
     "PolicyError",
     "PrivacyPolicy",
+    "PublicCard",
+    "QueryResult",
     "Reason",
     "Refusal",
     "Row",
@@ -53,12 +68,12 @@ __all__ = [
     "UnsafeBreakdownError",
     "Window",
     "Withheld",
-    "check_filters",
     "check_window",
     "digest",
     "is_public_actor",
     "load_policy",
     "protect_count",
+    "release",
     "require_analytics_account",
     "suppress_breakdown",
     "visible_likers",

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from creatorlens.errors import UserError
+from creatorlens.store.ages import AGE_BUCKETS as AGE_BUCKETS
+from creatorlens.store.ages import MINOR_BUCKET as MINOR_BUCKET
 
 # Age buckets of DESIGN.md. A minor (13-17) may appear only in MINOR_BUCKET: a finer or
 # younger under-18 label would single out children and is treated as a bug, never shown.
-AGE_BUCKETS = ("13-17", "18-24", "25-34", "35-44", "45-54", "55+")
-MINOR_BUCKET = "13-17"
+# The buckets and the bucketing rule are the store's (written once, in store.ages).
 UNKNOWN = "unknown"
 
 # Attributes of a person: a breakdown or filter on any of them exposes a population.

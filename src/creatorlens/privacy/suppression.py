@@ -18,7 +18,7 @@ import hmac
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -42,6 +42,13 @@ class Reason(StrEnum):
     HOURLY_WITH_PERSON_ATTRIBUTES = "hour-level series with person attributes"
     WINDOW_NOT_WHOLE_DAYS = "window not whole days in the creator's time zone"
     WINDOW_TOO_SHORT = "window shorter than min_window_days"
+    FILTER_VALUE_BELOW_K_MIN = "filter value below k_min"
+    FILTER_LEAVES_OUT_TOO_FEW = "filter leaves out fewer than k_min"
+    FOLLOWER_POPULATION_BELOW_K_MIN = "follower population below k_min"
+    ENGAGED_BELOW_CELL_MIN = "engaged audience under cell_min"
+    LIKERS_BELOW_CELL_MIN = "likers under cell_min"
+    FOLLOWERS_BELOW_K_MIN = "fewer than k_min followers"
+    NOT_FOR_AUDIENCE = "not available to this audience"
 
 
 class UnsafeBreakdownError(ValueError):
@@ -61,6 +68,16 @@ class Withheld:
     reason: Reason
     merged_into: Literal["other", "total"] | None = None
     people: int | None = None
+    detail: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        """What a creator is shown: what, why, and where it went (or more detail)."""
+        detail = self.detail or (f"merged into {self.merged_into}" if self.merged_into else "")
+        return {"what": self.what, "reason": str(self.reason), "detail": detail}
+
+    def about(self, scope: str) -> Withheld:
+        """The same note, its `what` saying which question it belongs to."""
+        return replace(self, what=f"{self.what} ({scope})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,8 +237,10 @@ def suppress_breakdown(
         minors = sum(c.people for c in cells if c.value == MINOR_BUCKET)
     elif minors is None:
         raise ValueError(f"{dimension} breakdown: pass minors (people aged 13-17)")
-    truth = [[c.value, c.people, {n: c.measures.get(n, 0) for n in names}] for c in cells]
-    base = digest(scope, dimension, sorted(truth), population, minors, opted_out_people)
+    # Each count's noise is keyed by the data (`scope` fingerprints the rows counted), the
+    # cell and the count's own name and value: never by which other measures were asked
+    # alongside, so rewording a question draws no fresh noise.
+    base = digest(scope, dimension)
 
     def protect(value: int, *key: object, unit: int = 1) -> int:
         return protect_count(
@@ -308,42 +327,6 @@ def _check_cells(cells: Sequence[Cell], population: int, dimension: str) -> None
 
 
 # --- filters and windows ------------------------------------------------------------------
-
-
-def check_filters(
-    filters: Mapping[str, str],
-    *,
-    population: int,
-    policy: PrivacyPolicy,
-    secret: bytes,
-    scope: bytes = b"",
-) -> Refusal | None:
-    """Refuse filters that narrow a population below k_min, or select minors.
-
-    `population` is the distinct people left after all the filters (opt-outs excluded);
-    every coarser combination of the same filters is at least as large, so checking the
-    narrowest one checks them all. The k_min test is on the protected count, as in
-    `suppress_breakdown`, so a refusal flipping between two windows says little about who
-    differs between them.
-    """
-    if not filters:
-        return None
-    names = tuple(sorted(filters))
-    # Which filter values exist is the query parser's business; a population made only of
-    # minors is withheld whatever its size.
-    if filters.get("age") == MINOR_BUCKET:
-        return Refusal(
-            Reason.FILTER_ON_MINORS, ("age",), "a population made only of minors is withheld"
-        )
-    key = digest(scope, "filters", sorted(filters.items()))
-    shown = protect_count(population, cell_key=key, policy=policy, secret=secret)
-    if not _clears(shown, policy.k_min, policy):
-        return Refusal(
-            Reason.FILTERED_POPULATION_BELOW_K_MIN,
-            names,
-            f"filtering on {', '.join(names)} leaves too few people (k_min = {policy.k_min})",
-        )
-    return None
 
 
 def check_window(

@@ -1,4 +1,8 @@
-"""The TikTok-Studio-like terminal report: Rich tables, daily sparklines, top videos, followers."""
+"""The TikTok-Studio-like terminal report: overview, videos, viewers, followers, withheld.
+
+A rendering of the released dashboard (`creatorlens.studio.dashboard`) and nothing else:
+every figure here is one the JSON report holds. Tables are narrow enough for 80 columns.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,14 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 
-from creatorlens.query.dashboard import Dashboard
+from creatorlens.studio.dashboard import Breakdown, Dashboard
 
 # Likers named on the top video panel; the rest of the named ones are counted.
 SHOWN_LIKERS = 5
+# Rows shown of each breakdown (the JSON has them all).
+SHOWN_ROWS = 8
 SPARKS = "▁▂▃▄▅▆▇█"
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 OVERVIEW_LABELS = {
     "views": "Video views",
     "plays": "Plays",
@@ -29,6 +36,8 @@ OVERVIEW_LABELS = {
     "engaged_audience": "Engaged audience",
     "new_viewers": "New viewers",
     "returning_viewers": "Returning viewers",
+    "follower_viewers": "Follower viewers",
+    "non_follower_viewers": "Non-follower viewers",
 }
 
 
@@ -68,78 +77,83 @@ def render(dashboard: Dashboard, console: Console) -> None:
             title="creatorlens",
         )
     )
+    for note in dashboard.notes:
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     console.print(_overview(dashboard))
     console.print(_videos(dashboard))
+    console.print(_viewers(dashboard))
     console.print(_followers(dashboard))
     if dashboard.withheld:
         table = Table(title="Withheld by the privacy policy", title_justify="left")
         for col in ("what", "reason", "detail"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold")
         for w in dashboard.withheld:
-            table.add_row(w.what, w.reason, w.detail)
+            shown = w.to_json()
+            table.add_row(shown["what"], shown["reason"], shown["detail"])
         console.print(table)
 
 
 def _overview(d: Dashboard) -> Table:
     o = d.overview
-    daily = o["daily"]
+    daily = o.daily
     table = Table(title="Overview", title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    table.add_column("vs previous", justify="right")
-    table.add_column(f"daily ({len(daily)} days)")
+    table.add_column("vs prev", justify="right")
+    table.add_column(f"daily ({len(daily)} d)", max_width=30, overflow="crop", no_wrap=True)
     for name, label in OVERVIEW_LABELS.items():
-        change = o["change"].get(name) if o.get("change") else None
+        change = o.change.get(name) if o.change else None
         trend = "" if change is None else f"{change:+.1%}"
-        series = sparkline([r.get(name) for r in daily]) if name in daily[0] else ""
-        table.add_row(label, fmt(name, o["totals"].get(name)), trend, series)
+        series = sparkline([r.get(name) for r in daily]) if daily and name in daily[0] else ""
+        table.add_row(label, fmt(name, o.totals.get(name)), trend, series[-30:])
     return table
 
 
 def _videos(d: Dashboard) -> Group:
     table = Table(title="Top videos", title_justify="left")
-    for col in (
-        "video",
-        "posted",
-        "views",
-        "likes",
-        "comments",
-        "shares",
-        "avg watch",
-        "full watch",
-        "reach",
-    ):
-        table.add_column(col, justify="right" if col != "video" else "left")
+    columns = ("video", "posted", "views", "likes", "comm.", "shares", "avg", "full", "reach")
+    for col in columns:
+        table.add_column(col, justify="right" if col != "video" else "left", overflow="fold")
     for v in d.videos:
+        f = v.figures
         table.add_row(
-            v["video"],
-            (v.get("posted_at") or "")[:10],
-            fmt("views", v["views"]),
-            fmt("likes", v["likes"]),
-            fmt("comments", v["comments"]),
-            fmt("shares", v["shares"]),
-            fmt("avg_watch_ms", v["avg_watch_ms"]),
-            fmt("full_watch_rate", v["full_watch_rate"]),
-            fmt("reach", v["reach"]),
+            v.video,
+            (v.meta.get("posted_at") or "")[:10],
+            fmt("views", f["views"]),
+            fmt("likes", f["likes"]),
+            fmt("comments", f["comments"]),
+            fmt("shares", f["shares"]),
+            fmt("avg_watch_ms", f["avg_watch_ms"]),
+            fmt("full_watch_rate", f["full_watch_rate"]),
+            fmt("reach", f["reach"]),
         )
     parts: list[Any] = [table]
-    top = next((v for v in d.videos if "retention" in v), None)
-    if top is not None:
-        curve = [point["share"] for point in top["retention"]]
-        sources = ", ".join(f"{s['source']} {s['plays']:,}" for s in top["traffic_sources"][:4])
-        liked_at = top["likes_by_second"]
-        likes_curve = [point["likes"] for point in liked_at["seconds"]]
+    top = next((v for v in d.videos if v.detail is not None), None)
+    if top is not None and top.detail is not None:
+        detail = top.detail
+        positions = detail.positions
+        curve = [point.share for point in positions.retention]
+        sources = ", ".join(f"{s['source']} {s['plays']:,}" for s in detail.traffic_sources[:3])
+        channels = ", ".join(f"{s['channel']} {s['shares']:,}" for s in detail.share_channels[:3])
+        if positions.outside_play is None:
+            likes_at = "withheld (too few likers to place their likes)"
+        else:
+            likes_curve = sparkline([p.likes for p in positions.likes_by_second])
+            likes_at = f"{likes_curve[:40]} ({positions.outside_play:,} outside a play)"
+        figures = detail.figures
         parts.append(
             Panel(
-                f"retention  {sparkline(curve)}\n"
-                f"likes at   {sparkline(likes_curve)} "
-                f"({liked_at['outside_play']:,} outside a play)\n"
-                f"sources    {sources}\n"
-                f"viewers    new {fmt('n', top.get('new_viewers'))} · returning "
-                f"{fmt('n', top.get('returning_viewers'))} · followers "
-                f"{fmt('n', top.get('follower_viewers'))}\n"
-                f"liked by   {likers_line(top['likers'])}",
-                title=f"Top video {top['video']}",
+                f"retention  {sparkline(curve)[:60]}\n"
+                f"likes at   {likes_at}\n"
+                f"sources    {sources or '—'}\n"
+                f"shared to  {channels or '—'}\n"
+                f"viewers    new {fmt('n', figures.get('new_viewers'))} · returning "
+                f"{fmt('n', figures.get('returning_viewers'))} · followers "
+                f"{fmt('n', figures.get('follower_viewers'))} · non-followers "
+                f"{fmt('n', figures.get('non_follower_viewers'))}\n"
+                f"engaged    {fmt('n', figures.get('engaged_audience'))}\n"
+                f"liked by   {likers_line(vars(detail.likers))}",
+                title=f"Top video {top.video}",
             )
         )
     return Group(*parts)
@@ -155,22 +169,82 @@ def likers_line(likers: dict[str, Any]) -> str:
     return f"{line} and {likers['others']:,} others"
 
 
+def _breakdown_table(title: str, dimension: str, part: Breakdown, metrics: tuple[str, ...]):
+    table = Table(title=title, title_justify="left")
+    table.add_column(dimension)
+    for m in metrics:
+        table.add_column(m, justify="right")
+    if not part.rows:
+        reason = part.withheld[0].to_json()["reason"] if part.withheld else "no data"
+        table.add_row("withheld" if part.withheld else "—", reason, *[""] * (len(metrics) - 1))
+    for row in part.rows[:SHOWN_ROWS]:
+        table.add_row(str(row[dimension]), *(fmt(m, row.get(m)) for m in metrics))
+    if len(part.rows) > SHOWN_ROWS:
+        table.add_row(f"(+{len(part.rows) - SHOWN_ROWS} more)", *[""] * len(metrics))
+    return table
+
+
+def _viewers(d: Dashboard) -> Group:
+    o = d.overview
+    parts: list[Any] = []
+    sources = Table(title="Traffic sources (all videos)", title_justify="left")
+    sources.add_column("source")
+    sources.add_column("plays", justify="right")
+    sources.add_column("views", justify="right")
+    for row in o.traffic_sources:
+        sources.add_row(str(row["source"]), fmt("plays", row["plays"]), fmt("views", row["views"]))
+    parts.append(sources)
+    for dimension, part in o.audience.items():
+        title = f"Viewers by {dimension}"
+        parts.append(_breakdown_table(title, dimension, part, ("reach", "views")))
+    return Group(*parts)
+
+
 def _followers(d: Dashboard) -> Group:
     f = d.followers
-    growth = [r["followers_total"] for r in f["growth"]]
+    growth = [r["followers_total"] for r in f.growth]
     header = (
-        f"followers {f['followers_total']:,} · +{f['followers_gained']:,} / "
-        f"-{f['followers_lost']:,} · growth {sparkline(growth)}"
+        f"followers {fmt('n', f.totals['followers_total'])} · "
+        f"+{fmt('n', f.totals['followers_gained'])} / -{fmt('n', f.totals['followers_lost'])}"
+        f" · growth {sparkline(growth)[-30:]}"
     )
-    tables: list[Any] = [header]
-    for name in ("gender", "age", "country"):
-        part = f[name]
+    parts: list[Any] = [header]
+    for name, part in f.demographics.items():
         table = Table(title=f"Followers by {name}", title_justify="left")
         table.add_column(name)
         table.add_column("followers", justify="right")
-        if part["total"] is None:
-            table.add_row("withheld", part["withheld"][0]["reason"] if part["withheld"] else "")
-        for row in part["rows"]:
+        if part.total is None:
+            reason = part.withheld[0].to_json()["reason"] if part.withheld else ""
+            table.add_row("withheld", reason)
+        for row in part.rows[:SHOWN_ROWS]:
             table.add_row(row["value"], f"{row['followers']:,}")
-        tables.append(table)
-    return Group(*tables)
+        parts.append(table)
+    parts.append(_activity(d))
+    watched = Table(title="Videos your followers watched", title_justify="left")
+    for col in ("video", "creator", "followers", "plays"):
+        watched.add_column(col, justify="left" if col in ("video", "creator") else "right")
+    for v in f.watched.videos:
+        watched.add_row(v.video, v.creator_id or "", f"{v.followers:,}", f"{v.plays:,}")
+    if not f.watched.videos:
+        watched.add_row("none shown", "", "", "")
+    parts.append(watched)
+    return Group(*parts)
+
+
+def _activity(d: Dashboard) -> Any:
+    """Followers active by weekday × hour: a heat row per weekday, 24 hours wide."""
+    activity = d.followers.activity
+    if not activity.cells:
+        why = activity.withheld[0].to_json()["reason"] if activity.withheld else "no plays"
+        return f"Follower activity: {why}"
+    grid = {(c.weekday, c.hour): c.followers for c in activity.cells}
+    top = max(grid.values())
+    lines = ["Follower activity (followers active, creator's time zone; blank: too few)"]
+    lines.append("     " + "".join(f"{h:<3}" if h % 3 == 0 else "" for h in range(24)))
+    for day in range(1, 8):
+        cells = ""
+        for hour in range(24):
+            n = grid.get((day, hour))
+            cells += " " if n is None else SPARKS[min(len(SPARKS) - 1, int(n / top * 7))]
+        lines.append(f"{WEEKDAYS[day - 1]}  {cells}")
+    return "\n".join(lines)

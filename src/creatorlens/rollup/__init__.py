@@ -18,7 +18,6 @@ from creatorlens.rollup.refresh import (
     mark_creators_dirty,
     rebuild_rollups,
     refresh_rollups,
-    sync_liker_privacy,
 )
 
 __all__ = [
@@ -37,5 +36,4 @@ __all__ = [
     "render",
     "render_create",
     "render_input",
-    "sync_liker_privacy",
 ]

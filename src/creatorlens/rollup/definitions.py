@@ -1,10 +1,12 @@
 """Every rollup defined once, as data, and rendered to SQL that both DuckDB and Spark run.
 
 A rollup is a grain (the columns it groups by), measures (aggregates) and a filter over
-one relation, `rollup_input`: the events with a creator, each with its creator-local date
-and hour and its video's duration. The SQL uses only what both engines accept (CASE,
-count/sum/max/bool_or, least/floor/ceil, CAST, plain joins); the few spellings that differ
-live in a `Dialect`.
+one relation, `rollup_input`, built from one of the inputs (`INPUTS`): the events with a
+creator (by default), the engagement of each video (shares, and the marks ingest keeps of
+likes and comments), or the plays of each creator's followers; each row with its
+creator-local date and hour, and for events its video's duration. The SQL uses only what
+both engines accept (CASE, count/sum/max/bool_or, least/floor/ceil, CAST, plain joins,
+UNION ALL); the few spellings that differ live in a `Dialect`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from creatorlens.store.database import PROFILE_ATTRIBUTES
+
+# Likes are placed by the liker's play at ingest now (store.placement); re-exported.
+from creatorlens.store.placement import LIKE_PLAY_WINDOW_DAYS as LIKE_PLAY_WINDOW_DAYS
 
 # Event columns the rollups read, carried unchanged into `rollup_input`.
 EVENT_COLUMNS = (
@@ -35,6 +40,7 @@ EVENT_COLUMNS = (
     "actor_language",
     "actor_opt_out",
     "actor_is_follower",
+    "play_position_ms",
 )
 # Event columns stored once per combination in `actor_profiles` (the event keeps its
 # `actor_profile`), and where `rollup_input` takes them from.
@@ -103,13 +109,15 @@ class Column:
 
 @dataclass(frozen=True)
 class Rollup:
-    """A table of aggregates: one row per distinct grain, measures over `where`."""
+    """A table of aggregates: one row per distinct grain, measures over `where`, from the
+    input named `input` (a key of `INPUTS`)."""
 
     name: str
     doc: str
     grain: tuple[Column, ...]
     measures: tuple[Column, ...]
     where: str
+    input: str = "events"
 
     @property
     def columns(self) -> tuple[Column, ...]:
@@ -153,6 +161,16 @@ PLAY_MEASURES = (
 RETENTION_BUCKET = """CASE WHEN video_duration_ms <= 100000
                  THEN least(floor(watched_ms / 1000), ceil(video_duration_ms / 1000))
                  ELSE least(floor(watched_ms * 100 / video_duration_ms), 100) END"""
+
+
+# Likes by position: a like's `play_position_ms` (the time since the liker's play began,
+# found at ingest) modulo the duration (a like on the second loop lands where it was in
+# the video), in the retention curve's buckets; NULL outside any play or without a duration.
+LIKE_SECONDS = "rollup_like_seconds"
+LIKE_POSITION = "(play_position_ms % video_duration_ms)"
+LIKE_BUCKET = f"""CASE WHEN video_duration_ms > 0 THEN
+                 CASE WHEN video_duration_ms <= 100000 THEN floor({LIKE_POSITION} / 1000)
+                      ELSE floor({LIKE_POSITION} * 100 / video_duration_ms) END END"""
 
 
 # --- the rollups ---------------------------------------------------------------------------
@@ -243,6 +261,8 @@ ROLLUPS: tuple[Rollup, ...] = (
         ),
         where="video_id IS NOT NULL AND viewer_pid IS NOT NULL AND "
         + type_is("like", "comment", "share"),
+        # Likes and comments keep no pseudonym on the event: their marks stand for them.
+        input="engagement",
     ),
     Rollup(
         name="rollup_retention_daily",
@@ -257,11 +277,41 @@ ROLLUPS: tuple[Rollup, ...] = (
 # the latest like and unlike of each account, never a view.
 ROLLUPS += (
     Rollup(
-        name="rollup_follower_hourly",
-        doc="Plays by viewers who were followers, per creator-local day and hour.",
-        grain=(CREATOR, LOCAL_DATE, Column("local_hour", "INTEGER")),
-        measures=(count_of("plays", "type = 'view' AND actor_is_follower"),),
-        where="type = 'view' AND actor_is_follower",
+        name="rollup_follower_activity",
+        doc="Each follower pseudonym's plays of the creator per creator-local day and hour.",
+        grain=(
+            CREATOR,
+            LOCAL_DATE,
+            Column("local_hour", "INTEGER"),
+            Column("viewer_pid", "UBIGINT"),
+        ),  # fmt: skip
+        measures=(
+            count_of("plays", IS_VIEW),
+            Column("opt_out", "BOOLEAN", "bool_or(actor_opt_out)"),
+        ),
+        where="type = 'view' AND actor_is_follower AND viewer_pid IS NOT NULL",
+    ),
+    Rollup(
+        name="rollup_follower_watch",
+        doc="Each follower's plays of any video per followed creator and creator-local day.",
+        # creator_id is the followed creator, local_date in their time zone, and
+        # follower_pid the follower as that creator's follower (`follower_plays`).
+        grain=(CREATOR, VIDEO, LOCAL_DATE, Column("follower_pid", "UBIGINT")),
+        measures=(
+            Column("plays", "BIGINT", "sum(plays)"),
+            Column("watch_ms", "BIGINT", "sum(watched_ms)"),
+            Column("opt_out", "BOOLEAN", "bool_or(opt_out)"),
+        ),
+        where="follower_pid IS NOT NULL",
+        input="follower_plays",
+    ),
+    Rollup(
+        name=LIKE_SECONDS,
+        doc="Likes of each video per creator-local day by where in the play they came.",
+        # NULL: outside any play (see store.placement).
+        grain=(CREATOR, VIDEO, LOCAL_DATE, Column("bucket", "INTEGER", LIKE_BUCKET)),
+        measures=(count_of("likes", "type = 'like'"),),
+        where="type = 'like' AND video_id IS NOT NULL",
     ),
     Rollup(
         name="rollup_likes_daily",
@@ -303,28 +353,46 @@ def _bind(sql: str, dialect: Dialect) -> str:
     return sql.format(**{p: dialect.parameter.format(name=p) for p in PARAMETERS})
 
 
+# The columns each input carries into `rollup_input` (besides the creator-local date and
+# hour), and the column of its table holding the creator its rows are keyed by.
+INPUTS: dict[str, tuple[str, ...]] = {
+    "events": (*EVENT_COLUMNS, "video_duration_ms"),
+    # Shares (anonymous events) and the marks ingest keeps of likes and comments.
+    "engagement": ("type", "ts", "creator_id", "video_id", "viewer_pid", "key_id"),
+    # Plays by followers (`follower_plays`), keyed by the creator they follow.
+    "follower_plays": (
+        "ts", "creator_id", "video_id", "follower_pid", "key_id", "plays", "watched_ms", "opt_out"
+    ),
+}  # fmt: skip
+INPUT_CREATOR = {
+    "events": "creator_id", "engagement": "creator_id", "follower_plays": "followed_id"
+}  # fmt: skip
+
+
 def input_ctes(
     dialect: str | Dialect = "duckdb",
     *,
     keys: str | None = None,
     events_filter: str | None = None,
+    input: str = "events",
 ) -> list[tuple[str, str]]:
-    """The named CTEs that define `rollup_input`, optionally narrowed.
+    """The named CTEs that define `rollup_input` from input `input`, optionally narrowed.
 
     `keys` names a relation of (creator_id, local_date) to keep only those creator-days;
-    `events_filter` is an extra condition on the events row `e`, in the dialect's SQL.
+    `events_filter` is an extra condition on the input's table row `e` (the events, the
+    marks, the follower plays), in the dialect's SQL.
     """
     d = dialect_of(dialect)
     local_ts = d.local_timestamp.format(ts="e.ts", tz="coalesce(a.timezone, 'UTC')")
-    events_where = "e.creator_id IS NOT NULL"
-    if events_filter:
-        events_where += f" AND ({events_filter})"
+    narrowed = f" AND ({events_filter})" if events_filter else ""
     # The creator's time zone comes from their account; a creator with no account row is
     # on UTC.
-    columns = (
-        f"{PROFILE_COLUMNS[c]} AS {c}" if c in PROFILE_COLUMNS else f"e.{c}" for c in EVENT_COLUMNS
-    )
-    located = f"""
+    if input == "events":
+        columns = (
+            f"{PROFILE_COLUMNS[c]} AS {c}" if c in PROFILE_COLUMNS else f"e.{c}"
+            for c in EVENT_COLUMNS
+        )
+        located = f"""
     SELECT {_list(columns)},
            {local_ts} AS local_ts,
            v.duration_ms AS video_duration_ms
@@ -332,18 +400,45 @@ def input_ctes(
     LEFT JOIN accounts a ON a.account_id = e.creator_id
     LEFT JOIN videos v ON v.video_id = e.video_id
     LEFT JOIN actor_profiles p ON p.profile_id = e.actor_profile
-    WHERE {events_where}"""
+    WHERE e.creator_id IS NOT NULL{narrowed}"""
+    elif input == "engagement":
+        columns = _list(f"e.{c}" for c in INPUTS[input])
+        located = f"""
+    SELECT {columns},
+           {local_ts} AS local_ts
+    FROM events e
+    LEFT JOIN accounts a ON a.account_id = e.creator_id
+    WHERE e.creator_id IS NOT NULL AND e.type = 'share'{narrowed}
+    UNION ALL
+    SELECT {columns},
+           {local_ts} AS local_ts
+    FROM engagement_marks e
+    LEFT JOIN accounts a ON a.account_id = e.creator_id
+    WHERE true{narrowed}"""
+    elif input == "follower_plays":
+        columns = _list(
+            "e.followed_id AS creator_id" if c == "creator_id" else f"e.{c}" for c in INPUTS[input]
+        )
+        located = f"""
+    SELECT {columns},
+           {local_ts} AS local_ts
+    FROM follower_plays e
+    LEFT JOIN accounts a ON a.account_id = e.followed_id
+    WHERE true{narrowed}"""
+    else:
+        raise ValueError(f"unknown rollup input {input!r}; expected one of {sorted(INPUTS)}")
     keyed = ""
     if keys:
         keyed = (
             f"\n    JOIN {keys} k"
             "\n      ON k.creator_id = l.creator_id AND k.local_date = CAST(l.local_ts AS DATE)"
         )
+    carried = [c for c in INPUTS[input] if c != "video_duration_ms"]
+    extra = ",\n           l.video_duration_ms" if input == "events" else ""
     rollup_input = f"""
-    SELECT {_list(f"l.{c}" for c in EVENT_COLUMNS)},
+    SELECT {_list(f"l.{c}" for c in carried)},
            CAST(l.local_ts AS DATE) AS local_date,
-           CAST(hour(l.local_ts) AS INTEGER) AS local_hour,
-           l.video_duration_ms
+           CAST(hour(l.local_ts) AS INTEGER) AS local_hour{extra}
     FROM located l{keyed}"""
     return [("located", located), ("rollup_input", rollup_input)]
 
@@ -362,10 +457,11 @@ def render_input(
     keys: str | None = None,
     events_filter: str | None = None,
     select: str = "*",
+    input: str = "events",
 ) -> str:
     """A SELECT from `rollup_input` itself (all of it by default), to materialize it once
     for several rollups or to list the creator-days it covers."""
-    ctes = input_ctes(dialect, keys=keys, events_filter=events_filter)
+    ctes = input_ctes(dialect, keys=keys, events_filter=events_filter, input=input)
     return _with(ctes) + f"SELECT {select} FROM rollup_input"
 
 
@@ -392,7 +488,7 @@ def render(
         columns.append(f"CAST({c.expression} AS {d.type(c.type)}) AS {c.name}")
     head = ""
     if source is None:
-        head = _with(input_ctes(d, keys=keys, events_filter=events_filter))
+        head = _with(input_ctes(d, keys=keys, events_filter=events_filter, input=r.input))
         source = "rollup_input"
     select = ",\n       ".join(columns)
     group_by = ",\n         ".join(c.expression for c in r.grain)
@@ -519,91 +615,6 @@ def render_viewer_day_counts_create(dialect: str | Dialect = "duckdb") -> str:
     return _create_table(VIEWER_DAY_COUNTS, VIEWER_DAY_COUNTS_COLUMNS, dialect_of(dialect))
 
 
-# --- likes by position: likes matched to the play they were made in -----------------------
-
-# A like event carries no playback position, so the position is found from the liker's own
-# play: the latest play of the same video by the same pseudonym that began at most
-# `LIKE_PLAY_WINDOW_DAYS` before the like and was still running when it came (start <=
-# like <= start + watched). The position is the time since that play began, modulo the
-# duration (a like on the second loop lands where it was in the video), in the retention
-# curve's buckets. A like made outside any play (from the profile grid, after the play
-# ended, or by a viewer whose play is unknown) has bucket NULL.
-LIKE_SECONDS = "rollup_like_seconds"
-LIKE_PLAY_WINDOW_DAYS = 1
-LIKE_SECONDS_COLUMNS = (
-    CREATOR,
-    VIDEO,
-    LOCAL_DATE,
-    Column("bucket", "INTEGER"),
-    Column("likes", "BIGINT"),
-)
-LIKE_BUCKET = """CASE WHEN video_duration_ms <= 100000 THEN floor(position_ms / 1000)
-                 ELSE floor(position_ms * 100 / video_duration_ms) END"""
-
-
-def render_like_seconds(
-    dialect: str | Dialect = "duckdb",
-    *,
-    keys: str | None = None,
-    events_filter: str | None = None,
-    plays_filter: str = "true",
-) -> str:
-    """The SELECT computing likes by position for the likes of `rollup_input` (narrowed by
-    `keys` and `events_filter` as in `input_ctes`), matched to plays of `events` rows `e`
-    meeting `plays_filter`, which must include every play that began up to
-    `LIKE_PLAY_WINDOW_DAYS` before those likes."""
-    d = dialect_of(dialect)
-
-    def ms(ts: str) -> str:
-        return d.epoch_ms.format(ts=ts)
-
-    window_ms = LIKE_PLAY_WINDOW_DAYS * 86_400_000
-    ctes = input_ctes(d, keys=keys, events_filter=events_filter) + [
-        (
-            "likes",
-            f"""
-    SELECT event_id, creator_id, video_id, viewer_pid, local_date, video_duration_ms,
-           {ms("ts")} AS at_ms
-    FROM rollup_input
-    WHERE type = 'like' AND video_id IS NOT NULL AND viewer_pid IS NOT NULL""",
-        ),
-        (
-            "plays",
-            f"""
-    SELECT e.creator_id, e.video_id, e.viewer_pid, {ms("e.ts")} AS start_ms,
-           {ms("e.ts")} + e.watched_ms AS end_ms
-    FROM events e
-    WHERE e.type = 'view' AND e.viewer_pid IS NOT NULL AND ({plays_filter})""",
-        ),
-        (
-            "placed",
-            f"""
-    SELECT l.event_id, l.creator_id, l.video_id, l.local_date, l.video_duration_ms,
-           CASE WHEN l.video_duration_ms > 0
-                THEN (l.at_ms - max(p.start_ms)) % l.video_duration_ms END AS position_ms
-    FROM likes l
-    LEFT JOIN plays p
-      ON p.creator_id = l.creator_id AND p.video_id = l.video_id
-     AND p.viewer_pid = l.viewer_pid
-     AND p.start_ms <= l.at_ms AND l.at_ms <= p.end_ms
-     AND p.start_ms >= l.at_ms - {window_ms}
-    GROUP BY l.event_id, l.creator_id, l.video_id, l.local_date, l.video_duration_ms, l.at_ms""",
-        ),
-    ]
-    return (
-        _with(ctes)
-        + f"""SELECT creator_id, video_id, local_date,
-       CAST({LIKE_BUCKET} AS {d.type("INTEGER")}) AS bucket,
-       CAST(count(*) AS {d.type("BIGINT")}) AS likes
-FROM placed
-GROUP BY creator_id, video_id, local_date, {LIKE_BUCKET}"""
-    )
-
-
-def render_like_seconds_create(dialect: str | Dialect = "duckdb") -> str:
-    return _create_table(LIKE_SECONDS, LIKE_SECONDS_COLUMNS, dialect_of(dialect))
-
-
 # --- follower spans: who followed whom, when, with the follower's attributes ---------------
 
 # Each span is one uninterrupted follow of `creator_id` by `follower_id`: from the follow
@@ -659,9 +670,12 @@ def render_follower_spans_create(dialect: str | Dialect = "duckdb") -> str:
 
 # Every account that liked or unliked a video of the creator, and whether it is private
 # (NULL: the store has no such account). The likers list reads a creator's own rows here
-# rather than the whole accounts table. Refreshes recompute the rows of the creators they
-# touch; between refreshes, ingest keeps `is_private` current as accounts change (see
-# `sync_liker_privacy`), so the privacy rule in force always applies.
+# rather than the whole accounts table. Refreshes recompute the stored rows
+# (`rollup_liker_settings`) of the creators they touch and fold in the privacy settings
+# ingest stored since (`privacy_changes`); `rollup_liker_accounts`, what the likers rule
+# reads, is a view that lays those pending settings over the stored rows, so the setting in
+# force always applies, between refreshes too.
+LIKER_SETTINGS = "rollup_liker_settings"
 LIKER_ACCOUNTS = "rollup_liker_accounts"
 LIKER_ACCOUNTS_COLUMNS = (
     CREATOR,
@@ -679,8 +693,18 @@ LEFT JOIN accounts a ON a.account_id = l.actor_id"""
 
 
 def render_liker_accounts_create(dialect: str | Dialect = "duckdb") -> str:
-    return _create_table(LIKER_ACCOUNTS, LIKER_ACCOUNTS_COLUMNS, dialect_of(dialect))
+    return _create_table(LIKER_SETTINGS, LIKER_ACCOUNTS_COLUMNS, dialect_of(dialect))
+
+
+def render_liker_accounts_view() -> str:
+    """The view the likers rule reads: the stored rows, with the privacy settings stored
+    since the last refresh laid over them."""
+    return f"""CREATE VIEW IF NOT EXISTS {LIKER_ACCOUNTS} AS
+SELECT l.creator_id, l.actor_id,
+       CASE WHEN c.account_id IS NULL THEN l.is_private ELSE c.is_private END AS is_private
+FROM {LIKER_SETTINGS} l
+LEFT JOIN privacy_changes c ON c.account_id = l.actor_id"""
 
 
 # The rollups derived from other tables rather than grouped from events.
-DERIVED_TABLES = (VIEWER_DAYS, VIEWER_DAY_COUNTS, LIKE_SECONDS, FOLLOWER_SPANS, LIKER_ACCOUNTS)
+DERIVED_TABLES = (VIEWER_DAYS, VIEWER_DAY_COUNTS, FOLLOWER_SPANS, LIKER_SETTINGS)

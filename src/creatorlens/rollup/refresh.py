@@ -8,11 +8,15 @@ is dirty when
   however old its day (late events included);
 - its creator's time zone differs from the one the rollups used (`rollup_zones`): then the
   whole creator is recomputed, since every day boundary moved;
-- its creator was marked with `mark_creators_dirty` (ingest does so when it rewrites past
-  events in place, as for a later analytics opt-out, without a new `ingested_at`);
+- its creator was marked with `mark_creators_dirty` (ingest does so in `changed_creators`
+  when it rewrites past rows in place, as for a later analytics opt-out, without a new
+  `ingested_at`);
 - it has plays or likes of a video whose duration changed (`rollup_durations`);
-- it is the day after a recomputed day, for likes by position only (a like is placed by a
-  play that began up to a day before).
+- for "videos your followers watched" (`rollup_follower_watch`, keyed by the followed
+  creator), ingest recorded a quarter hour of it in `follower_plays_changed`.
+
+What ingest records for the refresh (`changed_creators`, `follower_plays_changed`,
+`privacy_changes`) is read and emptied in the refresh's transaction.
 
 A changed view threshold, changed rollup definitions, no state yet, or events appearing
 below the watermark (a writer that committed late, or deleted events) rebuild everything.
@@ -26,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -35,30 +39,32 @@ import duckdb
 from creatorlens.rollup.definitions import (
     DERIVED_TABLES,
     FOLLOWER_SPANS,
-    LIKE_PLAY_WINDOW_DAYS,
-    LIKE_SECONDS,
+    INPUT_CREATOR,
     LIKER_ACCOUNTS,
+    LIKER_SETTINGS,
     ROLLUPS,
     VIEWER_DAY_COUNTS,
     VIEWER_DAYS,
+    Rollup,
     parameters_of,
     render,
     render_create,
     render_follower_spans,
     render_follower_spans_create,
     render_input,
-    render_like_seconds,
-    render_like_seconds_create,
     render_liker_accounts,
     render_liker_accounts_create,
+    render_liker_accounts_view,
     render_viewer_day_counts,
     render_viewer_day_counts_create,
     render_viewer_day_rows,
     render_viewer_days,
     render_viewer_days_create,
 )
-from creatorlens.store import Store
-from creatorlens.store.database import ROW_GROUP_SIZE, has_table
+from creatorlens.store import Store, mark_creators_dirty
+from creatorlens.store.database import ROW_GROUP_SIZE, SCHEMA_SQL, has_table
+
+__all__ = ["mark_creators_dirty"]  # re-exported: ingest marks creators in the store itself
 
 DEFAULT_VIEW_THRESHOLD_MS = 3_000
 
@@ -82,23 +88,11 @@ CREATE TABLE IF NOT EXISTS rollup_spans_state (
     follows_seen  BIGINT NOT NULL,
     accounts_seen BIGINT NOT NULL
 );
--- How many rows "videos your followers watched" held when last compacted (merged and
--- sorted by creator and day, so one creator's read skips the other creators' rows).
-CREATE TABLE IF NOT EXISTS rollup_watch_state (
-    compacted_rows BIGINT NOT NULL
-);
 -- The duration each video's full watches and retention were computed with.
 CREATE TABLE IF NOT EXISTS rollup_durations (
     video_id    VARCHAR NOT NULL,
     duration_ms BIGINT NOT NULL
 );
-"""
-
-_DIRTY_TABLE = """
-CREATE TABLE IF NOT EXISTS rollup_dirty (
-    creator_id VARCHAR NOT NULL,
-    marked_at  TIMESTAMPTZ NOT NULL
-)
 """
 
 
@@ -108,7 +102,7 @@ CREATE TABLE IF NOT EXISTS rollup_dirty (
 ROW_ORDER = {
     VIEWER_DAYS: "creator_id, property, local_date",
     VIEWER_DAY_COUNTS: "creator_id, property, local_date",
-    LIKER_ACCOUNTS: "creator_id, actor_id",
+    LIKER_SETTINGS: "creator_id, actor_id",
     FOLLOWER_SPANS: "creator_id, since",
 }
 
@@ -122,9 +116,8 @@ def definition_texts() -> list[str]:
         *(render(r) + render_create(r) for r in ROLLUPS),
         render_viewer_days() + render_viewer_days_create(),
         render_viewer_day_counts() + render_viewer_day_counts_create(),
-        render_like_seconds() + render_like_seconds_create(),
         render_follower_spans() + render_follower_spans_create(),
-        render_liker_accounts() + render_liker_accounts_create(),
+        render_liker_accounts() + render_liker_accounts_create() + render_liker_accounts_view(),
     ]
 
 
@@ -155,50 +148,49 @@ class RefreshSummary:
 
 
 def create_rollup_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the (empty) rollup and state tables if they do not exist yet."""
+    """Create the (empty) rollup and state tables if they do not exist yet (and the store's
+    own, which they read)."""
+    con.execute(SCHEMA_SQL)
     for rollup in ROLLUPS:
         con.execute(render_create(rollup))
     con.execute(render_viewer_days_create())
     con.execute(render_viewer_day_counts_create())
-    con.execute(render_like_seconds_create())
     con.execute(render_follower_spans_create())
     con.execute(render_liker_accounts_create())
+    # Before the view, the liker accounts were a table of their own; a rebuild refills them.
+    if has_table(con, LIKER_ACCOUNTS):
+        con.execute(f"DROP TABLE {LIKER_ACCOUNTS}")
+    con.execute(render_liker_accounts_view())
     con.execute(_STATE_TABLES)
-    con.execute(_DIRTY_TABLE)
-
-
-def mark_creators_dirty(con: duckdb.DuckDBPyConnection, creator_ids: Iterable[str]) -> None:
-    """Have the next refresh recompute these creators whole.
-
-    For writers that change past events in place (the opt-out rewrite in ingest): call it
-    inside the same transaction as the change, so the mark commits with it.
-    """
-    ids = sorted({c for c in creator_ids if c is not None})
-    if not ids:
-        return
-    con.execute(_DIRTY_TABLE)
-    con.execute(
-        "INSERT INTO rollup_dirty SELECT unnest($ids), now()",
-        {"ids": ids},
-    )
 
 
 def refresh_rollups(
     con_or_store: Store | duckdb.DuckDBPyConnection,
-    view_threshold_ms: int = DEFAULT_VIEW_THRESHOLD_MS,
+    view_threshold_ms: int | None = None,
     progress: Progress | None = None,
 ) -> RefreshSummary:
-    """Bring the rollups up to date with the store; the result equals a full rebuild."""
+    """Bring the rollups up to date with the store; the result equals a full rebuild.
+
+    Views are counted from `view_threshold_ms` (None: the threshold the rollups were made
+    with, 3 000 ms for a new store); a new threshold rebuilds them."""
     return _run(_connection(con_or_store), view_threshold_ms, progress, force=False)
 
 
 def rebuild_rollups(
     con_or_store: Store | duckdb.DuckDBPyConnection,
-    view_threshold_ms: int = DEFAULT_VIEW_THRESHOLD_MS,
+    view_threshold_ms: int | None = None,
     progress: Progress | None = None,
 ) -> RefreshSummary:
     """Drop every rollup and compute it again from all events."""
     return _run(_connection(con_or_store), view_threshold_ms, progress, force=True)
+
+
+def _threshold_in_force(con: duckdb.DuckDBPyConnection) -> int:
+    """The view threshold the rollups were computed with (the default for a new store)."""
+    if not has_table(con, "rollup_state"):
+        return DEFAULT_VIEW_THRESHOLD_MS
+    row = con.execute("SELECT view_threshold_ms FROM rollup_state").fetchone()
+    return int(row[0]) if row else DEFAULT_VIEW_THRESHOLD_MS
 
 
 def _connection(con_or_store: Store | duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -207,11 +199,13 @@ def _connection(con_or_store: Store | duckdb.DuckDBPyConnection) -> duckdb.DuckD
 
 def _run(
     con: duckdb.DuckDBPyConnection,
-    view_threshold_ms: int,
+    view_threshold_ms: int | None,
     progress: Progress | None,
     *,
     force: bool,
 ) -> RefreshSummary:
+    if view_threshold_ms is None:
+        view_threshold_ms = _threshold_in_force(con)
     if view_threshold_ms < 0:
         raise ValueError("view_threshold_ms must not be negative")
     started = time.perf_counter()
@@ -227,7 +221,7 @@ def _run(
         else:
             summary = _refresh(con, view_threshold_ms, progress)
         _follower_spans(con, summary, progress, force=bool(reason))
-        _compact_follower_watch(con)
+        _fold_privacy_changes(con)
         con.execute("DELETE FROM rollup_state")
         con.execute(
             "INSERT INTO rollup_state VALUES ($threshold, $definitions, $watermark, $seen, now())",
@@ -238,7 +232,8 @@ def _run(
                 "seen": events_seen,
             },
         )
-        con.execute("DELETE FROM rollup_dirty")
+        con.execute("DELETE FROM changed_creators")
+        con.execute("DELETE FROM follower_plays_changed")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -250,49 +245,14 @@ def _run(
     return summary
 
 
-# Ingest appends to `follower_watch_daily` batch by batch, in no order a creator's read can
-# use; once the rows appended since the last compaction pass this share of it, it is
-# compacted again: each (creator, video, day) merged to one row, sorted by creator and day.
-WATCH_UNSORTED_SHARE = 0.25
-
-
-def _compact_follower_watch(con: duckdb.DuckDBPyConnection) -> None:
-    rows = con.execute("SELECT count(*) FROM follower_watch_daily").fetchone()[0]
-    done = con.execute("SELECT max(compacted_rows) FROM rollup_watch_state").fetchone()[0] or 0
-    if rows <= done * (1 + WATCH_UNSORTED_SHARE):
-        return
-    con.execute(
-        """
-        CREATE OR REPLACE TABLE follower_watch_compacted AS
-        SELECT followed_id, video_id, day, sum(plays)::BIGINT AS plays,
-               sum(watch_ms)::BIGINT AS watch_ms
-        FROM follower_watch_daily GROUP BY ALL
-        """
-    )
-    con.execute("DELETE FROM follower_watch_daily")
-    # The order of the insert is the point: kept for this statement only, then the
-    # connection's own setting is back.
-    (preserved,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
-    con.execute("SET preserve_insertion_order = true")
-    try:
-        compacted = con.execute(
-            """
-            INSERT INTO follower_watch_daily
-            SELECT * FROM follower_watch_compacted ORDER BY followed_id, day, video_id
-            """
-        ).fetchone()[0]
-    finally:
-        con.execute(f"SET preserve_insertion_order = {bool(preserved)}")
-    con.execute("DROP TABLE follower_watch_compacted")
-    con.execute("DELETE FROM rollup_watch_state")
-    con.execute("INSERT INTO rollup_watch_state VALUES (?)", [compacted])
-
+# Rollup tables of earlier layouts, dropped by the rebuild their changed definitions cause.
+RETIRED_TABLES = ("rollup_follower_hourly", "rollup_watch_state")
 
 # The temp tables a refresh works with, dropped when it ends, whichever way.
 _TEMP_TABLES = (
     "refresh_days",
     "refresh_creators",
-    "refresh_like_days",
+    "refresh_watch_days",
     "affected_viewers",
     "viewer_days_before",
     "count_changes",
@@ -337,20 +297,21 @@ def _rebuild(
         # Dropped, not emptied, so a changed definition also changes the table's columns.
         con.execute(f"DROP TABLE IF EXISTS {rollup.name}")
         con.execute(render_create(rollup))
-    for derived in DERIVED_TABLES:
+    for derived in (*DERIVED_TABLES, *RETIRED_TABLES):
         con.execute(f"DROP TABLE IF EXISTS {derived}")
     create_rollup_tables(con)
     ranges = _creator_ranges(con, "true", {})
     _compute(con, ranges, None, {}, view_threshold_ms, summary, progress)
     _viewer_days(con, ranges, None, summary, progress)
-    _like_seconds(con, ranges, None, summary, progress)
+    _follower_watch(con, None, {}, summary, progress)
     _liker_accounts(con, None, summary, progress)
     con.execute("DELETE FROM rollup_zones")
     con.execute(
         """
         INSERT INTO rollup_zones
         SELECT c.creator_id, coalesce(a.timezone, 'UTC')
-        FROM (SELECT DISTINCT creator_id FROM events WHERE creator_id IS NOT NULL) c
+        FROM (SELECT creator_id FROM events WHERE creator_id IS NOT NULL
+              UNION SELECT followed_id FROM follower_plays) c
         LEFT JOIN accounts a ON a.account_id = c.creator_id
         """
     )
@@ -361,14 +322,14 @@ def _rebuild(
     return summary
 
 
-# Consecutive ranges of creator_id holding about $chunk events each (a creator with more
-# has a range of its own).
+# Consecutive ranges of creators holding about $chunk rows of `table` each (a creator with
+# more has a range of its own).
 _CREATOR_RANGES = """
 WITH per_creator AS (
-    SELECT e.creator_id, count(*) AS events
-    FROM events e
-    WHERE e.creator_id IS NOT NULL AND ({events_filter})
-    GROUP BY e.creator_id
+    SELECT e.{creator} AS creator_id, count(*) AS events
+    FROM {table} e
+    WHERE e.{creator} IS NOT NULL AND ({events_filter})
+    GROUP BY e.{creator}
 ),
 running AS (
     SELECT creator_id, sum(events) OVER (ORDER BY creator_id) - events AS before
@@ -382,9 +343,15 @@ ORDER BY 1
 
 
 def _creator_ranges(
-    con: duckdb.DuckDBPyConnection, events_filter: str, params: dict[str, object]
+    con: duckdb.DuckDBPyConnection,
+    events_filter: str,
+    params: dict[str, object],
+    input: str = "events",
 ) -> list[tuple[str, str]]:
-    sql = _CREATOR_RANGES.format(events_filter=events_filter)
+    table = "follower_plays" if input == "follower_plays" else "events"
+    sql = _CREATOR_RANGES.format(
+        events_filter=events_filter, table=table, creator=INPUT_CREATOR[input]
+    )
     return con.execute(sql, {**params, "chunk": max(CHUNK_EVENTS, 1)}).fetchall()
 
 
@@ -408,14 +375,48 @@ def _compute(
         extra = " AND " + _near_days()
     for i, (lo, hi) in enumerate(ranges):
         events_filter = "e.creator_id >= $lo AND e.creator_id <= $hi" + extra
-        for rollup in ROLLUPS:
+        for rollup in EVENT_ROLLUPS:
             select = render(rollup, keys=keys, events_filter=events_filter)
             bound = {**params, "lo": lo, "hi": hi, "view_threshold_ms": view_threshold_ms}
             rows = _insert(con, rollup.name, select, bound)
             summary.rows[rollup.name] = summary.rows.get(rollup.name, 0) + rows
             _report(progress, rollup.name, i + 1, len(ranges))
-    for rollup in ROLLUPS:
+    for rollup in EVENT_ROLLUPS:
         summary.rows.setdefault(rollup.name, 0)
+
+
+# The rollups keyed by the events' creators (and their days), and those of the plays by
+# each creator's followers, keyed by the creator followed.
+EVENT_ROLLUPS: tuple[Rollup, ...] = tuple(r for r in ROLLUPS if r.input != "follower_plays")
+WATCH_ROLLUPS: tuple[Rollup, ...] = tuple(r for r in ROLLUPS if r.input == "follower_plays")
+
+
+def _follower_watch(
+    con: duckdb.DuckDBPyConnection,
+    keys: str | None,
+    params: dict[str, object],
+    summary: RefreshSummary,
+    progress: Progress | None,
+) -> None:
+    """Insert the follower-play rollups' rows for the keys `keys` (every row when None),
+    through ranges of followed creators."""
+    near = ""
+    if keys:
+        near = (
+            " AND e.ts >= $ts_from AND e.ts < $ts_to"
+            f" AND e.followed_id IN (SELECT creator_id FROM {keys})"
+        )
+    ranges = _creator_ranges(con, "true" + near, params, "follower_plays")
+    for rollup in WATCH_ROLLUPS:
+        summary.rows[rollup.name] = 0
+    for i, (lo, hi) in enumerate(ranges):
+        events_filter = "e.followed_id >= $lo AND e.followed_id <= $hi" + near
+        for rollup in WATCH_ROLLUPS:
+            select = render(rollup, keys=keys, events_filter=events_filter)
+            summary.rows[rollup.name] += _insert(
+                con, rollup.name, select, {**params, "lo": lo, "hi": hi}
+            )
+            _report(progress, rollup.name, i + 1, len(ranges))
 
 
 def _insert(
@@ -521,52 +522,6 @@ LEFT JOIN (SELECT * FROM {VIEWER_DAY_COUNTS} WHERE creator_id >= $lo AND creator
 """
 
 
-def _like_seconds(
-    con: duckdb.DuckDBPyConnection,
-    ranges: list[tuple[str, str]],
-    days: tuple[date, date] | None,
-    summary: RefreshSummary,
-    progress: Progress | None,
-) -> None:
-    """Recompute likes by position for the refreshed keys (all of them when `days` is None).
-
-    A like is placed by a play that began up to a day before it, so a changed day also
-    changes the likes of the day after: the keys are widened by one day.
-    """
-    creators = "e.creator_id >= $lo AND e.creator_id <= $hi"
-    params: dict[str, object] = {}
-    keys = None
-    likes_filter = plays_filter = creators
-    if days is not None:
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE refresh_like_days AS
-            SELECT creator_id, local_date FROM refresh_days
-            UNION
-            SELECT creator_id, CAST(local_date + INTERVAL 1 DAY AS DATE) FROM refresh_days
-            """
-        )
-        con.execute(
-            f"""
-            DELETE FROM {LIKE_SECONDS} t USING refresh_like_days d
-            WHERE t.creator_id = d.creator_id AND t.local_date = d.local_date
-            """
-        )
-        first, last = days
-        params = _day_bounds(first, last + timedelta(days=1))
-        params["plays_from"] = params["ts_from"] - timedelta(days=LIKE_PLAY_WINDOW_DAYS)
-        keys = "refresh_like_days"
-        likes_filter += " AND " + _near_days()
-        # Plays from a day earlier: those that can place the first day's likes.
-        plays_filter += " AND " + _near_days(since="plays_from")
-    select = render_like_seconds(keys=keys, events_filter=likes_filter, plays_filter=plays_filter)
-    rows = 0
-    for i, (lo, hi) in enumerate(ranges):
-        rows += _insert(con, LIKE_SECONDS, select, {**params, "lo": lo, "hi": hi})
-        _report(progress, LIKE_SECONDS, i + 1, len(ranges))
-    summary.rows[LIKE_SECONDS] = rows
-
-
 def _liker_accounts(
     con: duckdb.DuckDBPyConnection,
     creators: str | None,
@@ -577,28 +532,25 @@ def _liker_accounts(
     from the likes rollup just refreshed."""
     select = render_liker_accounts()
     if creators is not None:
-        con.execute(f"DELETE FROM {LIKER_ACCOUNTS} WHERE creator_id IN ({creators})")
+        con.execute(f"DELETE FROM {LIKER_SETTINGS} WHERE creator_id IN ({creators})")
         select = f"SELECT * FROM ({select}) WHERE creator_id IN ({creators})"
-    summary.rows[LIKER_ACCOUNTS] = _insert(con, LIKER_ACCOUNTS, select, {})
-    _report(progress, LIKER_ACCOUNTS, 1, 1)
+    summary.rows[LIKER_SETTINGS] = _insert(con, LIKER_SETTINGS, select, {})
+    _report(progress, LIKER_SETTINGS, 1, 1)
 
 
-def sync_liker_privacy(con: duckdb.DuckDBPyConnection, accounts: str) -> None:
-    """Carry the stored privacy setting of the accounts listed in table `accounts`
-    (`account_id`) onto the liker accounts, as ingest stores them: a liker who turns
-    private stops being named at once, not at the next refresh. Nothing to do before the
-    first refresh."""
-    if not has_table(con, LIKER_ACCOUNTS):
-        return
+def _fold_privacy_changes(con: duckdb.DuckDBPyConnection) -> None:
+    """Carry the privacy settings ingest stored since the last refresh (`privacy_changes`,
+    which the liker accounts view lays over the stored rows meanwhile) onto the stored
+    liker accounts, and empty it."""
     con.execute(
         f"""
-        UPDATE {LIKER_ACCOUNTS} SET is_private = a.is_private
-        FROM accounts a
-        WHERE {LIKER_ACCOUNTS}.actor_id = a.account_id
-          AND a.account_id IN (SELECT account_id FROM {accounts})
-          AND {LIKER_ACCOUNTS}.is_private IS DISTINCT FROM a.is_private
+        UPDATE {LIKER_SETTINGS} SET is_private = c.is_private
+        FROM privacy_changes c
+        WHERE {LIKER_SETTINGS}.actor_id = c.account_id
+          AND {LIKER_SETTINGS}.is_private IS DISTINCT FROM c.is_private
         """
     )
+    con.execute("DELETE FROM privacy_changes")
 
 
 def _follower_spans(
@@ -640,7 +592,7 @@ WITH moved AS (
     WHERE coalesce(a.timezone, 'UTC') <> z.timezone
 ),
 marked AS (
-    SELECT creator_id FROM rollup_dirty
+    SELECT creator_id FROM changed_creators
 )
 SELECT creator_id FROM moved
 UNION
@@ -667,33 +619,40 @@ def _refresh(
     _find_dirty_keys(con, watermark)
     summary.creators = con.execute("SELECT count(*) FROM refresh_creators").fetchone()[0]
     summary.days = con.execute("SELECT count(*) FROM refresh_days").fetchone()[0]
+    watch_days = con.execute("SELECT count(*) FROM refresh_watch_days").fetchone()[0]
     _report(progress, "changes", 1, 1)
-    if summary.days == 0 and summary.creators == 0:
+    if summary.days == 0 and summary.creators == 0 and watch_days == 0:
         summary.mode = "unchanged"
         _report(progress, "state", 1, 1)
         return summary
 
     # Whole creators by creator: their rows on days that no longer exist go too. The
-    # derived rollups delete their own day keys (see `_viewer_days`, `_like_seconds`).
-    for table in (*(r.name for r in ROLLUPS), VIEWER_DAYS, VIEWER_DAY_COUNTS, LIKE_SECONDS):
+    # derived rollups delete their own day keys (see `_viewer_days`).
+    for table in (*(r.name for r in ROLLUPS), VIEWER_DAYS, VIEWER_DAY_COUNTS):
         con.execute(
             f"DELETE FROM {table} WHERE creator_id IN (SELECT creator_id FROM refresh_creators)"
         )
-    for rollup in ROLLUPS:
-        con.execute(
-            f"""
-            DELETE FROM {rollup.name} t USING refresh_days d
-            WHERE t.creator_id = d.creator_id AND t.local_date = d.local_date
-            """
-        )
-    first, last = con.execute(
-        "SELECT min(local_date), max(local_date) FROM refresh_days"
-    ).fetchone()
-    bounds = _day_bounds(first, last)
-    ranges = _creator_ranges(con, _near_days(), bounds)
-    _compute(con, ranges, "refresh_days", bounds, view_threshold_ms, summary, progress)
-    _viewer_days(con, ranges, first, summary, progress)
-    _like_seconds(con, ranges, (first, last), summary, progress)
+    for rollups, keys in ((EVENT_ROLLUPS, "refresh_days"), (WATCH_ROLLUPS, "refresh_watch_days")):
+        for rollup in rollups:
+            con.execute(
+                f"""
+                DELETE FROM {rollup.name} t USING {keys} d
+                WHERE t.creator_id = d.creator_id AND t.local_date = d.local_date
+                """
+            )
+    if summary.days:
+        first, last = con.execute(
+            "SELECT min(local_date), max(local_date) FROM refresh_days"
+        ).fetchone()
+        bounds = _day_bounds(first, last)
+        ranges = _creator_ranges(con, _near_days(), bounds)
+        _compute(con, ranges, "refresh_days", bounds, view_threshold_ms, summary, progress)
+        _viewer_days(con, ranges, first, summary, progress)
+    if watch_days:
+        first, last = con.execute(
+            "SELECT min(local_date), max(local_date) FROM refresh_watch_days"
+        ).fetchone()
+        _follower_watch(con, "refresh_watch_days", _day_bounds(first, last), summary, progress)
     _liker_accounts(
         con,
         "SELECT creator_id FROM refresh_creators UNION SELECT creator_id FROM refresh_days",
@@ -705,14 +664,16 @@ def _refresh(
         """
         DELETE FROM rollup_zones
         WHERE creator_id IN (SELECT creator_id FROM refresh_creators
-                             UNION SELECT creator_id FROM refresh_days)
+                             UNION SELECT creator_id FROM refresh_days
+                             UNION SELECT creator_id FROM refresh_watch_days)
         """
     )
     con.execute(
         """
         INSERT INTO rollup_zones
         SELECT c.creator_id, coalesce(a.timezone, 'UTC')
-        FROM (SELECT DISTINCT creator_id FROM refresh_days) c
+        FROM (SELECT creator_id FROM refresh_days
+              UNION SELECT creator_id FROM refresh_watch_days) c
         LEFT JOIN accounts a ON a.account_id = c.creator_id
         """
     )
@@ -758,11 +719,23 @@ def _find_dirty_keys(con: duckdb.DuckDBPyConnection, watermark: datetime | None)
         """
     )
     con.execute("CREATE OR REPLACE TEMP TABLE refresh_days AS SELECT DISTINCT * FROM refresh_days")
+    # The followed creators' days: quarter hours ingest recorded, and every day of the
+    # creators recomputed whole.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE refresh_watch_days AS\n"
+        + _days_of(
+            "(e.followed_id, e.ts) IN (SELECT followed_id, ts FROM follower_plays_changed)"
+            " OR e.followed_id IN (SELECT creator_id FROM refresh_creators)",
+            "follower_plays",
+        )
+    )
 
 
-def _days_of(events_filter: str) -> str:
-    """The distinct (creator_id, local_date) keys of the events meeting `events_filter`."""
-    return render_input(events_filter=events_filter, select="DISTINCT creator_id, local_date")
+def _days_of(events_filter: str, input: str = "events") -> str:
+    """The distinct (creator_id, local_date) keys of the input rows meeting `events_filter`."""
+    return render_input(
+        events_filter=events_filter, select="DISTINCT creator_id, local_date", input=input
+    )
 
 
 def _near_days(since: str = "ts_from") -> str:

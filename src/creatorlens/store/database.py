@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,12 @@ from typing import Any
 import duckdb
 
 from creatorlens.errors import UserError
+from creatorlens.store.keys import KeyRing
+from creatorlens.store.placement import (
+    ANONYMOUS_TYPES_SQL,
+    QUARTER_HOUR_SQL,
+    placement_sql,
+)
 
 # DuckDB's own cap (buffer pool and operators); the process adds Arrow batches on top.
 MEMORY_LIMIT = os.environ.get("CREATORLENS_MEMORY_LIMIT", "768MB")
@@ -45,10 +52,18 @@ CATALOG = "store"
 class Store:
     """A creatorlens store: a DuckDB connection plus where its pseudonym keys live."""
 
-    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, keys_path: Path):
+    def __init__(
+        self,
+        path: Path,
+        con: duckdb.DuckDBPyConnection,
+        keys_path: Path,
+        keys: KeyRing | None = None,
+    ):
         self.path = path
         self.con = con
         self.keys_path = keys_path
+        # The ring as checked at open (`key_ring()` reads the file again).
+        self.keys = keys if keys is not None else KeyRing.load(keys_path)
         self._sessions: dict[threading.Thread, Session] = {}
         self._lock = threading.Lock()
 
@@ -56,11 +71,21 @@ class Store:
     def open(
         cls, path: str | Path, *, keys: str | Path | None = None, read_only: bool = False
     ) -> Store:
-        """Open (creating if needed) the store at `path`; keys default to `<path>.keys`."""
+        """Open (creating if needed) the store at `path`; keys default to `<path>.keys`.
+
+        The key file must hold every key the store records (`store_keys`) and the noise
+        secret, else UserError names the file. A new store (no events, no keys recorded)
+        adopts the key file given, creating it if needed; a store written before keys were
+        recorded adopts the ring it is first opened for writing with.
+        """
         path = Path(path)
         if read_only and not path.exists():
             raise UserError(f"no store at {path}")
-        options = f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}" + (", READ_ONLY" if read_only else "")
+        keys_path = Path(keys) if keys else path.with_name(path.name + ".keys")
+        # TYPE duckdb: a file of another kind (a CSV given as --db) is refused, not opened
+        # as an empty in-memory database.
+        options = f"TYPE duckdb, ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
+        options += ", READ_ONLY" if read_only else ""
         con = duckdb.connect()
         try:
             con.execute(f"ATTACH '{_quoted(path)}' AS {CATALOG} ({options})")
@@ -79,11 +104,21 @@ class Store:
         if read_only:
             con.execute(f"SET threads = {READ_THREADS}")
             con.execute(f"SET disabled_optimizers = '{READ_SKIPPED_OPTIMIZERS}'")
-        else:
-            _move_attributes_to_profiles(con)
-            con.execute(SCHEMA_SQL)
-        keys_path = Path(keys) if keys else path.with_name(path.name + ".keys")
-        return cls(path, con, keys_path)
+        try:
+            if not read_only:
+                _separate_named_pseudonyms(con)
+                _move_attributes_to_profiles(con)
+                con.execute(SCHEMA_SQL)
+                _adopt_changed_creators(con)
+            ring = _checked_keys(con, path, keys_path, read_only=read_only)
+        except BaseException:
+            con.close()
+            raise
+        return cls(path, con, keys_path, ring)
+
+    def key_ring(self) -> KeyRing:
+        """The key file as it is now (rotations since the open included)."""
+        return KeyRing.load(self.keys_path)
 
     def session(self) -> Session:
         """This thread's own connection to the store, kept open as long as the store is.
@@ -257,3 +292,193 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 def _quoted(path: Path) -> str:
     return str(path).replace("'", "''")
+
+
+# --- the key ring a store was written with -------------------------------------------------
+
+
+def _checked_keys(
+    con: duckdb.DuckDBPyConnection, path: Path, keys_path: Path, *, read_only: bool
+) -> KeyRing:
+    """The ring at `keys_path`, checked against the keys the store records; a writable open
+    of a new store, or of one written before keys were recorded, records the ring's keys."""
+    ring = KeyRing.load(keys_path)
+    recorded = set()
+    if has_table(con, "store_keys"):
+        recorded = {k for (k,) in con.execute("SELECT key_id FROM store_keys").fetchall()}
+    if recorded:
+        if not keys_path.exists():
+            raise UserError(
+                f"key file {keys_path} not found: store {path} was written with "
+                f"{_listed(recorded)}; name its key file with --keys"
+            )
+        missing = recorded - ring.key_ids
+        if missing:
+            raise UserError(
+                f"key file {keys_path} lacks {_listed(missing)} that store {path} was "
+                "written with; name the store's own key file with --keys"
+            )
+        if ring.noise is None:
+            raise UserError(f"key file {keys_path} has no noise secret; it is not {path}'s")
+        return ring
+    if read_only:
+        return ring  # nothing recorded to check; a writable open records the ring
+    has_events = (
+        has_table(con, "events")
+        and con.execute("SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)").fetchone()[0]
+    )
+    if not has_events:
+        if not keys_path.exists():
+            ring = KeyRing.create(keys_path)
+    else:
+        # Written before stores recorded their keys: the ring it is opened with must hold
+        # every key its events were pseudonymized with, and becomes its ring.
+        if not ring.keys:
+            raise UserError(
+                f"key file {keys_path} not found or empty, but store {path} holds events "
+                "made with keys; name its key file with --keys"
+            )
+        used = {
+            k
+            for (k,) in con.execute(
+                "SELECT DISTINCT key_id FROM events WHERE key_id IS NOT NULL"
+            ).fetchall()
+        }
+        missing = used - ring.key_ids
+        if missing:
+            raise UserError(
+                f"key file {keys_path} lacks {_listed(missing)} that store {path} was "
+                "written with; name the store's own key file with --keys"
+            )
+    ring.active()
+    ring.ensure_noise()
+    record_keys(con, ring.key_ids)
+    return ring
+
+
+def record_keys(con: duckdb.DuckDBPyConnection, key_ids: Iterable[str]) -> None:
+    """Record that the store holds pseudonyms made with these keys (idempotent)."""
+    ids = sorted(set(key_ids))
+    if ids:
+        con.execute(
+            "INSERT INTO store_keys SELECT k, now() FROM unnest($ids) t(k) "
+            "WHERE k NOT IN (SELECT key_id FROM store_keys)",
+            {"ids": ids},
+        )
+
+
+def _listed(key_ids: set[str]) -> str:
+    ids = sorted(key_ids)
+    shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+    return f"key{'s' if len(ids) > 1 else ''} {shown}"
+
+
+def key_ring(db: str | Path, keys: str | Path | None = None) -> KeyRing:
+    """The pseudonym key ring of the store at `db` (by default `<db>.keys`), checked
+    against the keys the store records."""
+    db = Path(db)
+    if not db.exists():
+        raise UserError(f"no store at {db}")
+    with Store.open(db, keys=keys, read_only=True) as store:
+        return store.keys
+
+
+# --- what ingest records for the rollup refresh ---------------------------------------------
+
+
+def mark_creators_dirty(con: duckdb.DuckDBPyConnection, creator_ids: Iterable[str]) -> None:
+    """Have the next rollup refresh recompute these creators whole.
+
+    For writers that change past rows in place (the opt-out rewrite in ingest): call it
+    inside the same transaction as the change, so the mark commits with it.
+    """
+    ids = sorted({c for c in creator_ids if c is not None})
+    if ids:
+        con.execute("INSERT INTO changed_creators SELECT unnest($ids), now()", {"ids": ids})
+
+
+def _adopt_changed_creators(con: duckdb.DuckDBPyConnection) -> None:
+    """Creators marked in `rollup_dirty`, where marks were kept before ingest stopped
+    writing rollup tables, move to `changed_creators`."""
+    if has_table(con, "rollup_dirty"):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("INSERT INTO changed_creators SELECT * FROM rollup_dirty")
+            con.execute("DROP TABLE rollup_dirty")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
+# --- older layouts ---------------------------------------------------------------------------
+
+
+def _schema_statement(table: str) -> str:
+    """The CREATE TABLE statement of one table of the schema."""
+    for statement in SCHEMA_SQL.split(";"):
+        if f"CREATE TABLE IF NOT EXISTS {table} (" in statement:
+            return statement
+    raise KeyError(table)
+
+
+# A like of a store written before named events lost their pseudonym, placed by every play
+# stored (as the rollups placed it then).
+_LEGACY_LIKES = f"""
+CREATE OR REPLACE TEMP TABLE legacy_placed AS
+WITH likes AS (
+    SELECT event_id AS like_no, creator_id, video_id, viewer_pid AS pid, epoch_ms(ts) AS at_ms
+    FROM events
+    WHERE type = 'like' AND viewer_pid IS NOT NULL AND video_id IS NOT NULL
+),
+plays AS (
+    SELECT creator_id, video_id, viewer_pid AS pid, epoch_ms(ts) AS start_ms,
+           epoch_ms(ts) + watched_ms AS end_ms
+    FROM events WHERE type = 'view' AND viewer_pid IS NOT NULL
+)
+{placement_sql("likes", "plays")}
+"""
+
+
+def _separate_named_pseudonyms(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a store written while named events kept the actor's anonymous pseudonym to
+    today's layout, in one transaction: each like gets its play position, each like and
+    comment its mark in `engagement_marks`, and named events lose the pseudonym."""
+    columns = _columns(con, "events")
+    if not columns or "play_position_ms" in columns:
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DROP VIEW IF EXISTS events_with_attributes")
+        con.execute("ALTER TABLE events ADD COLUMN play_position_ms BIGINT")
+        con.execute(_schema_statement("engagement_marks"))
+        con.execute(_LEGACY_LIKES)
+        con.execute(
+            """
+            UPDATE events SET play_position_ms = p.play_position_ms FROM legacy_placed p
+            WHERE events.type = 'like' AND events.event_id = p.like_no
+              AND p.play_position_ms IS NOT NULL
+            """
+        )
+        con.execute(
+            f"""
+            INSERT INTO engagement_marks
+            SELECT creator_id, video_id, {QUARTER_HOUR_SQL.format(ts="ts")}, viewer_pid, key_id,
+                   type
+            FROM events
+            WHERE type IN ('like', 'comment') AND viewer_pid IS NOT NULL
+              AND video_id IS NOT NULL AND creator_id IS NOT NULL
+            ORDER BY viewer_pid
+            """
+        )
+        con.execute(
+            f"""
+            UPDATE events SET viewer_pid = NULL, key_id = NULL
+            WHERE type NOT IN {ANONYMOUS_TYPES_SQL} AND viewer_pid IS NOT NULL
+            """
+        )
+        con.execute("DROP TABLE legacy_placed")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

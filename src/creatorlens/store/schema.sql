@@ -47,9 +47,11 @@ CREATE TABLE IF NOT EXISTS videos (
 );
 
 -- One row per accepted event. `creator_id` is the account the event is about (the owner of
--- the video, the target account, or the host of the LIVE). Every event with an actor and a
--- creator carries `viewer_pid`, the actor's keyed per-creator pseudonym (made with key
--- `key_id`); `actor_id` is kept only for named types and is NULL for anonymous-class ones.
+-- the video, the target account, or the host of the LIVE). An anonymous-class event (view,
+-- profile_view, share, save) carries `viewer_pid`, the actor's keyed per-creator pseudonym
+-- (made with key `key_id`), and no `actor_id`; a named event carries `actor_id` and no
+-- pseudonym, so no row links an account to its anonymous acts. A like's
+-- `play_position_ms` is how far into the liker's play it came (see `engagement_marks`).
 -- The actor_* attributes are taken at ingest, at the event's time, so no later query needs
 -- the raw id: the age bucket itself, the rest as `actor_profile`, a row of `actor_profiles`
 -- (NULL when the actor has none of them). `events_with_attributes` spells them out.
@@ -76,7 +78,45 @@ CREATE TABLE IF NOT EXISTS events (
     actor_profile     INTEGER,
     actor_opt_out     BOOLEAN,
     actor_is_follower BOOLEAN,
-    ingested_at       TIMESTAMPTZ NOT NULL
+    ingested_at       TIMESTAMPTZ NOT NULL,
+    -- Milliseconds since the liker's play of the video began, found at ingest (NULL: the
+    -- like came outside any play stored by then). Last, as older stores add it.
+    play_position_ms  BIGINT
+);
+
+-- The ids of the pseudonym keys this store was written with: opening it needs a key file
+-- that holds every one of them.
+CREATE TABLE IF NOT EXISTS store_keys (
+    key_id      VARCHAR PRIMARY KEY,
+    recorded_at TIMESTAMPTZ NOT NULL
+);
+
+-- For each like and comment, its actor's anonymous-space pseudonym, so the engaged
+-- audience counts one person who liked and shared once. No event id, no actor id, the
+-- time only to its 15 minutes (every time zone's offset is a multiple of 15 minutes, so
+-- the creator-local day stays exact), and written in pseudonym order, not event order.
+CREATE TABLE IF NOT EXISTS engagement_marks (
+    creator_id VARCHAR NOT NULL,
+    video_id   VARCHAR NOT NULL,
+    ts         TIMESTAMPTZ NOT NULL,
+    viewer_pid UBIGINT NOT NULL,
+    key_id     VARCHAR NOT NULL,
+    type       VARCHAR NOT NULL
+);
+
+-- Creators whose past rows ingest changed in place (a later analytics opt-out): the next
+-- rollup refresh recomputes them whole.
+CREATE TABLE IF NOT EXISTS changed_creators (
+    creator_id VARCHAR NOT NULL,
+    marked_at  TIMESTAMPTZ NOT NULL
+);
+
+-- Accounts whose privacy setting ingest stored since the last rollup refresh (new ones
+-- included), with the setting now in force: the likers rule reads it over the liker
+-- accounts at once, the refresh folds it in and empties it.
+CREATE TABLE IF NOT EXISTS privacy_changes (
+    account_id VARCHAR NOT NULL,
+    is_private BOOLEAN NOT NULL
 );
 
 -- Each distinct combination of an actor's gender, country, city and language that events
@@ -100,13 +140,26 @@ CREATE TABLE IF NOT EXISTS follow_log (
 );
 
 -- "Videos your followers watched": plays of any video by the followers of each creator,
--- counted at ingest (the only moment the viewer's id is known) and kept only as counts.
-CREATE TABLE IF NOT EXISTS follower_watch_daily (
+-- written at ingest (the only moment the viewer's id is known). `follower_pid` is the
+-- follower's pseudonym as seen by `followed_id`, in a space of its own (never equal to a
+-- viewer pseudonym). Plays of one batch are merged per 15 minutes (`ts`, the start of
+-- the quarter hour) and written in grouping order, so a row does not point at one view.
+CREATE TABLE IF NOT EXISTS follower_plays (
+    followed_id  VARCHAR NOT NULL,
+    video_id     VARCHAR NOT NULL,
+    ts           TIMESTAMPTZ NOT NULL,
+    follower_pid UBIGINT NOT NULL,
+    key_id       VARCHAR NOT NULL,
+    plays        BIGINT NOT NULL,
+    watched_ms   BIGINT NOT NULL,
+    opt_out      BOOLEAN NOT NULL
+);
+
+-- The (followed creator, quarter hour) keys `follower_plays` gained since the last rollup
+-- refresh, which recomputes their days and empties it.
+CREATE TABLE IF NOT EXISTS follower_plays_changed (
     followed_id VARCHAR NOT NULL,
-    video_id    VARCHAR NOT NULL,
-    day         DATE NOT NULL,
-    plays       BIGINT NOT NULL,
-    watch_ms    BIGINT NOT NULL
+    ts          TIMESTAMPTZ NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS lives (

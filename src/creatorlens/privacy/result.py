@@ -1,22 +1,14 @@
-"""The one result type every interface renders: rows, totals, comparison, and what was withheld."""
+"""What a released query answer is: rows, totals, comparison, and what was withheld."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
+from creatorlens.privacy.suppression import Withheld
 from creatorlens.query.model import Query
 
 Row = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Withheld:
-    """Something the privacy policy kept back, and why (never which person it protects)."""
-
-    what: str
-    reason: str
-    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,5 +40,5 @@ class QueryResult:
             "rows": self.rows,
             "totals": self.totals,
             "comparison": self.comparison,
-            "withheld": [asdict(w) for w in self.withheld],
+            "withheld": [w.to_json() for w in self.withheld],
         }

@@ -1,1 +1,0 @@
-"""Analytics read from the store and returned as typed results."""

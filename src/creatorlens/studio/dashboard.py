@@ -1,0 +1,403 @@
+"""A creator's dashboard: overview, videos, followers and what was withheld, as one value.
+
+Every panel is a query of the query model or a declared panel query, answered through the
+release stage (`Studio.answer`, `Studio.panel`), so the terminal report, the JSON and the
+web page are renderings of the same released result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from creatorlens.privacy import QueryResult, Withheld
+from creatorlens.privacy.panels import (
+    FollowerActivityPanel,
+    FollowerBreakdown,
+    FollowersWatchedPanel,
+    LikersPanel,
+    VideoPositionsPanel,
+)
+from creatorlens.query import Filter, Period
+from creatorlens.query.raw import (
+    FollowerActivity,
+    FollowerDemographics,
+    FollowersWatched,
+    VideoLikers,
+    VideoMeta,
+    VideoPositions,
+)
+from creatorlens.studio import Studio
+from creatorlens.studio.tasks import Panels, Runner
+
+Value = str | int | float | None
+Row = dict[str, Value]
+
+OVERVIEW_METRICS = (
+    "views",
+    "plays",
+    "profile_views",
+    "likes",
+    "comments",
+    "shares",
+    "saves",
+    "followers_gained",
+    "followers_lost",
+    "followers_net",
+    "total_watch_ms",
+    "avg_watch_ms",
+    "full_watch_rate",
+    "reach",
+    "engaged_audience",
+    "new_viewers",
+    "returning_viewers",
+    "follower_viewers",
+    "non_follower_viewers",
+)
+DAILY_METRICS = (
+    "views",
+    "plays",
+    "likes",
+    "comments",
+    "shares",
+    "profile_views",
+    "followers_net",
+    "reach",
+)
+VIDEO_METRICS = (
+    "views",
+    "plays",
+    "likes",
+    "comments",
+    "shares",
+    "saves",
+    "total_watch_ms",
+    "avg_watch_ms",
+    "full_watch_rate",
+    "reach",
+)
+VIDEO_DETAIL_METRICS = (
+    "new_viewers",
+    "returning_viewers",
+    "follower_viewers",
+    "non_follower_viewers",
+    "engaged_audience",
+)
+AUDIENCE_DIMENSIONS = ("country", "age", "gender", "city")
+
+
+@dataclass
+class Breakdown:
+    """A breakdown as shown: its rows, the total line, and what was withheld from it."""
+
+    rows: list[Row]
+    total: Row
+    withheld: list[Withheld] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "total": self.total,
+            "withheld": [w.to_json() for w in self.withheld],
+        }
+
+
+@dataclass
+class Overview:
+    totals: Row
+    previous: Row | None
+    change: dict[str, float | None]
+    daily: list[Row]
+    audience: dict[str, Breakdown]
+    traffic_sources: list[Row]
+
+
+@dataclass
+class VideoDetail:
+    """A detailed video's panels: its viewer figures, sources, channels, positions, likers."""
+
+    figures: Row
+    traffic_sources: list[Row]
+    share_channels: list[Row]
+    positions: VideoPositionsPanel
+    likers: LikersPanel
+
+
+@dataclass
+class Video:
+    """One row of the video list: its figures, what the creator wrote, its detail if any."""
+
+    video: str
+    figures: Row
+    meta: dict[str, Any]
+    detail: VideoDetail | None = None
+
+
+@dataclass
+class Followers:
+    totals: Row
+    growth: list[Row]
+    demographics: dict[str, FollowerBreakdown]
+    activity: FollowerActivityPanel
+    watched: FollowersWatchedPanel
+
+
+@dataclass
+class Dashboard:
+    """Everything a creator sees for one period, already through the release stage."""
+
+    creator_id: str
+    period: Period
+    overview: Overview
+    videos: list[Video]
+    followers: Followers
+    withheld: list[Withheld] = field(default_factory=list)
+    # Plain words about the data behind the period (no data; history shorter than asked).
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        o, f = self.overview, self.followers
+        return {
+            "creator_id": self.creator_id,
+            "period": {
+                "from": self.period.start.isoformat(),
+                "to": self.period.end.isoformat(),
+                "label": self.period.label,
+            },
+            "notes": self.notes,
+            "overview": {
+                "totals": o.totals,
+                "previous": o.previous,
+                "change": o.change,
+                "daily": o.daily,
+                "audience": {d: b.to_json() for d, b in o.audience.items()},
+                "traffic_sources": o.traffic_sources,
+            },
+            "videos": [_video_json(v) for v in self.videos],
+            "followers": {
+                **f.totals,
+                "growth": f.growth,
+                **{
+                    name: {
+                        "rows": b.rows,
+                        "total": b.total,
+                        "withheld": [w.to_json() for w in b.withheld],
+                    }
+                    for name, b in f.demographics.items()
+                },
+                "activity": [vars(c) for c in f.activity.cells],
+                "videos_followers_watched": [vars(v) for v in f.watched.videos],
+            },
+            "withheld": [w.to_json() for w in self.withheld],
+        }
+
+
+def _video_json(v: Video) -> dict[str, Any]:
+    out: dict[str, Any] = {"video": v.video, **v.figures, **v.meta}
+    if v.detail is not None:
+        d = v.detail
+        out.update(d.figures)
+        out["traffic_sources"] = d.traffic_sources
+        out["share_channels"] = d.share_channels
+        out["retention"] = [vars(p) for p in d.positions.retention]
+        out["likes_by_second"] = {
+            "seconds": [vars(p) for p in d.positions.likes_by_second],
+            "outside_play": d.positions.outside_play,
+        }
+        out["likers"] = {"named": d.likers.named, "others": d.likers.others}
+    return out
+
+
+def build_dashboard(
+    studio: Studio,
+    period: Period,
+    *,
+    compare: bool = True,
+    top_videos: int = 10,
+    detail_videos: int = 1,
+) -> Dashboard:
+    """Assemble the dashboard's panels, each a released query or panel query.
+
+    Each panel is a task of its own, read on one of two threads at once, as a dashboard
+    loads its panels in parallel; a detailed video's panels are tasks too, queued once the
+    video list is known. Each task keeps its own list of what was withheld, and the lists
+    are joined in a fixed order, so the result is the same whatever finishes first.
+    """
+    with Panels(studio, period) as panels:
+        # The video list first: the detail panels it queues can only start after it.
+        videos = panels.submit(lambda run: _video_list(panels, run, top_videos, detail_videos))
+        overview = panels.submit(
+            lambda run: run.all(
+                summary=run.query(OVERVIEW_METRICS, compare=compare),
+                daily=run.query(DAILY_METRICS, ("day",)),
+                sources=run.query(("plays", "views"), ("source",), order_by=(("plays", "desc"),)),
+            )
+        )
+        audience = panels.submit(
+            lambda run: run.all(
+                **{dim: run.query(("reach", "views"), (dim,)) for dim in AUDIENCE_DIMENSIONS}
+            )
+        )
+        followers = panels.submit(lambda run: _followers(run, period))
+        video_rows, details = videos.result()
+        for video, panel in zip(video_rows, details, strict=False):
+            video.detail = _gathered(panel)
+        read = overview.result()
+        summary = read["summary"]
+        overview_panel = Overview(
+            totals=summary.totals,
+            previous=summary.comparison,
+            change=_change(summary.totals, summary.comparison),
+            daily=_fill_days(read["daily"].rows, period, DAILY_METRICS),
+            audience={dim: _breakdown(r) for dim, r in audience.result().items()},
+            traffic_sources=read["sources"].rows,
+        )
+        followers_panel = followers.result()
+    notes = period_notes(studio, period, compare)
+    if studio.first is not None and studio.first > period.previous().start:
+        # Changes against a period the data does not fully cover would mislead.
+        overview_panel.change = {k: None for k in overview_panel.change}
+    order = [overview, audience, videos, *[t for d in details for t in d.values()], followers]
+    withheld = _once([w for task in order for w in task.withheld])
+    return Dashboard(
+        studio.creator_id, period, overview_panel, video_rows, followers_panel, withheld, notes
+    )
+
+
+def period_notes(studio: Studio, period: Period, compare: bool) -> list[str]:
+    """Plain words when the period has no data, or its comparison lacks history."""
+    notes = []
+    if studio.first is None or studio.first > period.end or studio.latest < period.start:
+        notes.append("no data in this period")
+    elif compare and studio.first > period.previous().start:
+        notes.append(
+            f"the previous period starts {period.previous().start}, before the first day "
+            f"with data ({studio.first}): changes against it are not comparable"
+        )
+    return notes
+
+
+def _once(notes: list[Withheld]) -> list[Withheld]:
+    """Each withheld item once, in first-seen order."""
+    return list(dict.fromkeys(notes))
+
+
+def _gathered(panel: dict[str, Any]) -> VideoDetail:
+    figures = panel["figures"].result()
+    return VideoDetail(
+        figures=figures["totals"],
+        traffic_sources=figures["traffic_sources"],
+        share_channels=figures["share_channels"],
+        positions=panel["positions"].result(),
+        likers=panel["likers"].result(),
+    )
+
+
+def _video_list(panels: Panels, run: Runner, top: int, detailed: int):
+    """The top videos with what the creator wrote about them, and the detail panels of
+    the first `detailed` of them, queued as tasks of their own."""
+    rows = run(
+        VIDEO_METRICS, ("video",), order_by=(("views", "desc"), ("video", "asc")), limit=top
+    ).rows
+    ids = tuple(str(r["video"]) for r in rows)
+    meta = run.panel(VideoMeta(run.studio.creator_id, ids)).videos
+    videos = [
+        Video(v, {k: x for k, x in r.items() if k != "video"}, meta.get(v, {}))
+        for v, r in zip(ids, rows, strict=True)
+    ]
+    details = [_video_detail(panels, v.video) for v in videos[:detailed]]
+    return videos, details
+
+
+def _video_detail(panels: Panels, video_id: str) -> dict[str, Any]:
+    """A video's detail panels as three tasks: its figures (viewers, sources, channels),
+    its positions (retention, likes by second) and its likers."""
+    only = (Filter("video", "is", (video_id,)),)
+    period = panels.period
+    creator = panels.studio.creator_id
+
+    def figures(run: Runner) -> dict[str, Any]:
+        read = run.all(
+            totals=run.query(VIDEO_DETAIL_METRICS, (), only),
+            traffic_sources=run.query(
+                ("plays", "views"), ("source",), only, order_by=(("plays", "desc"),)
+            ),
+            share_channels=run.query(
+                ("shares",), ("channel",), only, order_by=(("shares", "desc"),)
+            ),
+        )
+        return {
+            "totals": read["totals"].totals,
+            "traffic_sources": read["traffic_sources"].rows,
+            "share_channels": read["share_channels"].rows,
+        }
+
+    def positions(run: Runner) -> VideoPositionsPanel:
+        return run.panel(VideoPositions(creator, video_id, period))
+
+    def likers(run: Runner) -> LikersPanel:
+        return run.panel(VideoLikers(creator, video_id))
+
+    # Ahead of the panels still waiting, so the dashboard does not end on a detail read
+    # alone while the other thread has nothing left. Each goes to the head of the queue, so
+    # the last submitted runs first: the figures (the longest), the likers, the positions.
+    # The panels are returned in display order, the order their withheld notes are joined.
+    tasks = {
+        "positions": panels.submit(positions, ahead=True),
+        "likers": panels.submit(likers, ahead=True),
+        "figures": panels.submit(figures, ahead=True),
+    }
+    return {name: tasks[name] for name in ("likers", "figures", "positions")}
+
+
+def _change(now: Row, before: Row | None) -> dict[str, float | None]:
+    if not before:
+        return {}
+    out = {}
+    for key, value in now.items():
+        old = before.get(key)
+        if isinstance(value, int | float) and isinstance(old, int | float) and old:
+            out[key] = round((value - old) / old, 4)
+        else:
+            out[key] = None
+    return out
+
+
+def _fill_days(rows: list[Row], period: Period, metrics: tuple[str, ...]) -> list[Row]:
+    """One row per day of the period, zeros where nothing happened."""
+    by_day = {r["day"]: r for r in rows}
+    out = []
+    for i in range(period.days):
+        day = (period.start + timedelta(days=i)).isoformat()
+        out.append(by_day.get(day) or {"day": day, **{m: 0 for m in metrics}})
+    return out
+
+
+def _breakdown(result: QueryResult) -> Breakdown:
+    return Breakdown(result.rows, result.totals, list(result.withheld))
+
+
+def _followers(run: Runner, period: Period) -> Followers:
+    creator = run.studio.creator_id
+    changes = ("followers_gained", "followers_lost", "followers_net")
+    growth = run(changes, ("day",)).rows
+    series = _fill_days(growth, period, changes)
+    # Follows and unfollows are counted per local day, so the period's are the days' sums.
+    totals: Row = {
+        **run(("followers_total",)).totals,
+        **{m: sum(int(r[m] or 0) for r in series) for m in changes},
+    }
+    net = sum(int(r["followers_net"] or 0) for r in series)
+    running = int(totals["followers_total"] or 0) - net
+    for row in series:
+        running += int(row["followers_net"] or 0)
+        row["followers_total"] = running
+    demographics = run.panel(FollowerDemographics(creator, period.end))
+    for name, part in demographics.items():
+        run.withheld.extend(w.about(f"followers {name}") for w in part.withheld)
+    activity = run.panel(FollowerActivity(creator, period))
+    watched = run.panel(FollowersWatched(creator, period))
+    run.withheld.extend(activity.withheld)
+    run.withheld.extend(watched.withheld)
+    return Followers(totals, series, demographics, activity, watched)
