@@ -22,10 +22,22 @@ class ActivityCell:
 
 
 @dataclass
+class ActivityTotal:
+    """Followers who played at one weekday (`at` 1-7) or one hour (`at` 0-23), all
+    weeks or all weekdays together: what a sparse heatmap's small cells merge into."""
+
+    at: int
+    followers: int
+    plays: int
+
+
+@dataclass
 class FollowerActivityPanel:
     cells: list[ActivityCell]
     followers: int | None  # distinct followers who played in the period (protected)
     withheld: list[Withheld] = field(default_factory=list)
+    by_weekday: list[ActivityTotal] = field(default_factory=list)
+    by_hour: list[ActivityTotal] = field(default_factory=list)
 
 
 @dataclass

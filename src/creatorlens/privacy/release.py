@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from creatorlens.errors import UserError
 from creatorlens.privacy.panels import (
     ActivityCell,
+    ActivityTotal,
     CreatorCard,
     FollowerActivityPanel,
     FollowerBreakdown,
@@ -271,19 +272,29 @@ def _follower_activity(raw: RawFollowerActivity, policy, secret) -> FollowerActi
     if not clears(population, policy.k_min, policy):
         note = Withheld("follower activity", Reason.FOLLOWER_POPULATION_BELOW_K_MIN)
         return FollowerActivityPanel([], None, [note])
+
+    def shown(key: bytes, people: int, plays: int) -> tuple[int, int] | None:
+        followers = protect(people, digest(key, "people"), policy, secret)
+        if not clears(followers, policy.cell_min, policy):
+            return None
+        unit = max(1, -(-plays // people))
+        return followers, protect(plays, key, policy, secret, unit=unit)
+
     cells, small = [], False
     for weekday, hour, people, plays in raw.cells:
-        key = digest(scope, weekday, hour)
-        shown = protect(people, digest(key, "people"), policy, secret)
-        if not clears(shown, policy.cell_min, policy):
-            small = True
-            continue
-        unit = max(1, -(-plays // people))
-        cells.append(
-            ActivityCell(weekday, hour, shown, protect(plays, key, policy, secret, unit=unit))
-        )
+        cell = shown(digest(scope, weekday, hour), people, plays)
+        small |= cell is None
+        if cell is not None:
+            cells.append(ActivityCell(weekday, hour, *cell))
+    totals = {}
+    for name, rows in (("weekday", raw.weekdays), ("hour", raw.hours)):
+        totals[name] = [
+            ActivityTotal(at, *found)
+            for at, people, plays in rows
+            if (found := shown(digest(scope, name, at), people, plays)) is not None
+        ]
     notes = [Withheld("follower activity cells", Reason.CELL_BELOW_CELL_MIN)] if small else []
-    return FollowerActivityPanel(cells, population, notes)
+    return FollowerActivityPanel(cells, population, notes, totals["weekday"], totals["hour"])
 
 
 def _followers_watched(raw: RawFollowersWatched, policy, secret) -> FollowersWatchedPanel:

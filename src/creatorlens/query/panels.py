@@ -56,7 +56,7 @@ SELECT isodow(local_date) AS weekday, local_hour AS hour,
        count(DISTINCT viewer_pid) AS followers, sum(plays) AS plays
 FROM rollup_follower_activity
 WHERE creator_id = $c AND local_date BETWEEN $s AND $e AND NOT opt_out
-GROUP BY GROUPING SETS ((isodow(local_date), local_hour), ())
+GROUP BY GROUPING SETS ((isodow(local_date), local_hour), (isodow(local_date)), (local_hour), ())
 ORDER BY weekday, hour
 """
 
@@ -69,16 +69,22 @@ WHERE creator_id = $c AND local_date BETWEEN $s AND $e AND NOT opt_out
 
 
 def read_follower_activity(ctx: Context, q: FollowerActivity) -> RawFollowerActivity:
-    """Distinct followers (and their plays) per weekday × hour, and over the whole period."""
+    """Distinct followers (and their plays) per weekday × hour, per weekday, per hour, and
+    over the whole period."""
     params = {"c": q.creator_id, "s": q.period.start, "e": q.period.end}
-    cells, population = [], 0
+    cells, weekdays, hours, population = [], [], [], 0
     for weekday, hour, people, plays in ctx.con.execute(_ACTIVITY, params).fetchall():
-        if weekday is None:
-            population = int(people)
+        row = (int(people), int(plays or 0))
+        if weekday is None and hour is None:
+            population = row[0]
+        elif hour is None:
+            weekdays.append((int(weekday), *row))
+        elif weekday is None:
+            hours.append((int(hour), *row))
         else:
-            cells.append((int(weekday), int(hour), int(people), int(plays)))
+            cells.append((int(weekday), int(hour), *row))
     counted = tuple(int(v) for v in ctx.con.execute(_ACTIVITY_ROWS, params).fetchone())
-    return RawFollowerActivity(q, tuple(cells), population, counted)
+    return RawFollowerActivity(q, tuple(cells), population, counted, tuple(weekdays), tuple(hours))
 
 
 _WATCHED = """

@@ -82,6 +82,9 @@ class RawFollowerActivity:
     # Distinct followers who played at all in the period (opt-outs excluded).
     population: int
     rows_counted: tuple[int, ...]
+    # The same counted per weekday, and per hour: (weekday or hour, followers, plays).
+    weekdays: tuple[tuple[int, int, int], ...] = ()
+    hours: tuple[tuple[int, int, int], ...] = ()
 
 
 @dataclass(frozen=True)

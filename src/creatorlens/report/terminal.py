@@ -232,19 +232,31 @@ def _followers(d: Dashboard) -> Group:
 
 
 def _activity(d: Dashboard) -> Any:
-    """Followers active by weekday × hour: a heat row per weekday, 24 hours wide."""
+    """Followers active by weekday × hour: a heat row per weekday, 24 hours wide; and the
+    weekdays and hours on their own, where the small cells of the grid merge."""
     activity = d.followers.activity
-    if not activity.cells:
+    if activity.followers is None:
         why = activity.withheld[0].to_json()["reason"] if activity.withheld else "no plays"
         return f"Follower activity: {why}"
+    lines = [f"Follower activity ({activity.followers:,} followers played; creator's time zone)"]
     grid = {(c.weekday, c.hour): c.followers for c in activity.cells}
-    top = max(grid.values())
-    lines = ["Follower activity (followers active, creator's time zone; blank: too few)"]
-    lines.append("     " + "".join(f"{h:<3}" if h % 3 == 0 else "" for h in range(24)))
-    for day in range(1, 8):
-        cells = ""
-        for hour in range(24):
-            n = grid.get((day, hour))
-            cells += " " if n is None else SPARKS[min(len(SPARKS) - 1, int(n / top * 7))]
-        lines.append(f"{WEEKDAYS[day - 1]}  {cells}")
+    if grid:
+        top = max(grid.values())
+        lines.append("     " + "".join(f"{h:<3}" if h % 3 == 0 else "" for h in range(24)))
+        for day in range(1, 8):
+            cells = ""
+            for hour in range(24):
+                n = grid.get((day, hour))
+                cells += " " if n is None else SPARKS[min(len(SPARKS) - 1, int(n / top * 7))]
+            lines.append(f"{WEEKDAYS[day - 1]}  {cells}   (blank: too few followers)")
+    days = {t.at: t.followers for t in activity.by_weekday}
+    if days:
+        lines.append(
+            "by day   " + "  ".join(f"{WEEKDAYS[w - 1]} {n:,}" for w, n in sorted(days.items()))
+        )
+    hours = {t.at: t.followers for t in activity.by_hour}
+    if hours:
+        spark = sparkline([hours.get(h) for h in range(24)])
+        busiest = max(hours, key=lambda h: hours[h])
+        lines.append(f"by hour  {spark}  busiest {busiest:02d}:00 ({hours[busiest]:,})")
     return "\n".join(lines)

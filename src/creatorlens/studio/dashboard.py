@@ -187,6 +187,8 @@ class Dashboard:
                     for name, b in f.demographics.items()
                 },
                 "activity": [vars(c) for c in f.activity.cells],
+                "activity_by_weekday": [vars(c) for c in f.activity.by_weekday],
+                "activity_by_hour": [vars(c) for c in f.activity.by_hour],
                 "videos_followers_watched": [vars(v) for v in f.watched.videos],
             },
             "withheld": [w.to_json() for w in self.withheld],
