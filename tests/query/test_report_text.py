@@ -23,7 +23,6 @@ def test_the_report_fits_80_columns_and_shows_what_the_json_has(generated_db) ->
         "Viewers by country",
         "Viewers by age",
         "Viewers by gender",
-        "Viewers by city",
         "Followers by gender",
         "Follower activity",
         "Videos your followers watched",

@@ -51,20 +51,15 @@ def read_panel(ctx: Context, question: Question) -> Raw:
 
 # --- followers -----------------------------------------------------------------------------
 
+# One row per follower and weekday × hour: few per creator (a follower is active at a few
+# hours), and counting people per cell, weekday, hour and overall from them in Python costs
+# less than DuckDB planning four distinct counts over grouping sets.
 _ACTIVITY = """
-SELECT isodow(local_date) AS weekday, local_hour AS hour,
-       count(DISTINCT viewer_pid) AS followers, sum(plays) AS plays
+SELECT viewer_pid, isodow(local_date) AS weekday, local_hour AS hour, sum(plays) AS plays,
+       count(*) AS n_rows
 FROM rollup_follower_activity
 WHERE creator_id = $c AND local_date BETWEEN $s AND $e AND NOT opt_out
-GROUP BY GROUPING SETS ((isodow(local_date), local_hour), (isodow(local_date)), (local_hour), ())
-ORDER BY weekday, hour
-"""
-
-_ACTIVITY_ROWS = """
-SELECT count(*), coalesce(bit_xor(hash(viewer_pid, local_date, local_hour)), 0),
-       coalesce(sum(plays), 0)
-FROM rollup_follower_activity
-WHERE creator_id = $c AND local_date BETWEEN $s AND $e AND NOT opt_out
+GROUP BY ALL
 """
 
 
@@ -72,19 +67,35 @@ def read_follower_activity(ctx: Context, q: FollowerActivity) -> RawFollowerActi
     """Distinct followers (and their plays) per weekday × hour, per weekday, per hour, and
     over the whole period."""
     params = {"c": q.creator_id, "s": q.period.start, "e": q.period.end}
-    cells, weekdays, hours, population = [], [], [], 0
-    for weekday, hour, people, plays in ctx.con.execute(_ACTIVITY, params).fetchall():
-        row = (int(people), int(plays or 0))
-        if weekday is None and hour is None:
-            population = row[0]
-        elif hour is None:
-            weekdays.append((int(weekday), *row))
-        elif weekday is None:
-            hours.append((int(hour), *row))
-        else:
-            cells.append((int(weekday), int(hour), *row))
-    counted = tuple(int(v) for v in ctx.con.execute(_ACTIVITY_ROWS, params).fetchone())
-    return RawFollowerActivity(q, tuple(cells), population, counted, tuple(weekdays), tuple(hours))
+    groups: dict[tuple, tuple[set, list[int]]] = {}
+    n_rows = pids = 0
+    for viewer, weekday, hour, plays, rows in ctx.con.execute(_ACTIVITY, params).fetchall():
+        n_rows += rows
+        for key in ((weekday, hour), ("weekday", weekday), ("hour", hour), ()):
+            people, total = groups.setdefault(key, (set(), [0]))
+            people.add(viewer)
+            total[0] += int(plays)
+    everyone, plays = groups.get((), (set(), [0]))
+    for viewer in everyone:
+        pids ^= viewer
+    cells = tuple(
+        sorted(
+            (int(k[0]), int(k[1]), len(p), t[0])
+            for k, (p, t) in groups.items()
+            if len(k) == 2 and isinstance(k[0], int)
+        )
+    )
+    marginal = {
+        name: tuple(
+            sorted((int(k[1]), len(p), t[0]) for k, (p, t) in groups.items() if k[:1] == (name,))
+        )
+        for name in ("weekday", "hour")
+    }
+    # The fingerprint of the rows counted (their number, pseudonyms and plays).
+    counted = (n_rows, pids, plays[0])
+    return RawFollowerActivity(
+        q, cells, len(everyone), counted, marginal["weekday"], marginal["hour"]
+    )
 
 
 _WATCHED = """
@@ -168,9 +179,12 @@ def read_video_meta(ctx: Context, q: VideoMeta) -> RawVideoMeta:
         return RawVideoMeta(q, {})
     rows = ctx.con.execute(
         "SELECT video_id, creator_id, posted_at, duration_ms, caption, hashtags FROM videos "
-        "WHERE video_id IN (SELECT unnest($ids)) AND creator_id = $c",
-        {"ids": list(q.video_ids), "c": q.creator_id},
+        "WHERE video_id IN (SELECT unnest($ids))",
+        {"ids": list(q.video_ids)},
     ).fetchall()
+    # Only the creator's own videos (filtered here: a condition on the creator in the
+    # statement keeps DuckDB from looking the ids up, four times slower).
+    rows = [row for row in rows if row[1] == q.creator_id]
     for v, creator, _, d, _, _ in rows:
         ctx.memo[("video", v)] = (creator, d)  # for the detail panels
     videos: dict[str, dict[str, Any]] = {

@@ -114,12 +114,13 @@ def person_facts(
     )
 
 
-# The fingerprint of the audience rows a question counts: their number, an XOR of a hash of
-# each row's identity (viewer, video, day) and their sums. Two questions counting the same
-# rows, however they are worded, get the same fingerprint, so the same noise.
+# The fingerprint of the audience rows a question counts: their number, an XOR of their
+# viewers' pseudonyms (random 64-bit numbers already) and their sums. Two questions
+# counting the same rows, however they are worded, get the same fingerprint, so the same
+# noise; any change of the rows (one more play) changes it.
 _ROWS_COUNTED = (
     "count(*) FILTER ({c})",
-    "coalesce(bit_xor(hash(viewer_pid, video_id, local_date)) FILTER ({c}), 0)",
+    "coalesce(bit_xor(viewer_pid) FILTER ({c}), 0)",
     "coalesce(sum(plays) FILTER ({c}), 0)",
     "coalesce(sum(views) FILTER ({c}), 0)",
     "coalesce(sum(watch_ms) FILTER ({c}), 0)",

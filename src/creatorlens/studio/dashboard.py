@@ -84,7 +84,7 @@ VIDEO_DETAIL_METRICS = (
     "non_follower_viewers",
     "engaged_audience",
 )
-AUDIENCE_DIMENSIONS = ("country", "age", "gender", "city")
+AUDIENCE_DIMENSIONS = ("country", "age", "gender")
 
 
 @dataclass
@@ -242,6 +242,14 @@ def build_dashboard(
             )
         )
         followers = panels.submit(lambda run: _followers(run, period))
+        # The follower panels over per-follower rollups are tasks of their own, so the two
+        # threads share the followers' reads evenly.
+        activity = panels.submit(
+            lambda run: _noted(run, run.panel(FollowerActivity(studio.creator_id, period)))
+        )
+        watched = panels.submit(
+            lambda run: _noted(run, run.panel(FollowersWatched(studio.creator_id, period)))
+        )
         video_rows, details = videos.result()
         for video, panel in zip(video_rows, details, strict=False):
             video.detail = _gathered(panel)
@@ -256,11 +264,14 @@ def build_dashboard(
             traffic_sources=read["sources"].rows,
         )
         followers_panel = followers.result()
+        followers_panel.activity = activity.result()
+        followers_panel.watched = watched.result()
     notes = period_notes(studio, period, compare)
     if studio.first is not None and studio.first > period.previous().start:
         # Changes against a period the data does not fully cover would mislead.
         overview_panel.change = {k: None for k in overview_panel.change}
-    order = [overview, audience, videos, *[t for d in details for t in d.values()], followers]
+    details_tasks = [t for d in details for t in d.values()]
+    order = [overview, audience, videos, *details_tasks, followers, activity, watched]
     withheld = _once([w for task in order for w in task.withheld])
     return Dashboard(
         studio.creator_id, period, overview_panel, video_rows, followers_panel, withheld, notes
@@ -398,8 +409,13 @@ def _followers(run: Runner, period: Period) -> Followers:
     demographics = run.panel(FollowerDemographics(creator, period.end))
     for name, part in demographics.items():
         run.withheld.extend(w.about(f"followers {name}") for w in part.withheld)
-    activity = run.panel(FollowerActivity(creator, period))
-    watched = run.panel(FollowersWatched(creator, period))
-    run.withheld.extend(activity.withheld)
-    run.withheld.extend(watched.withheld)
-    return Followers(totals, series, demographics, activity, watched)
+    # Activity and the videos they watched are read as tasks of their own (see above).
+    return Followers(
+        totals, series, demographics, FollowerActivityPanel([], None), FollowersWatchedPanel([])
+    )
+
+
+def _noted(run: Runner, panel: Any) -> Any:
+    """A panel whose withheld notes join the task's."""
+    run.withheld.extend(panel.withheld)
+    return panel
