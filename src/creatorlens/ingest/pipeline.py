@@ -43,6 +43,7 @@ from creatorlens.ingest.wire import (
     VIDEO_TYPES,
 )
 from creatorlens.store import KeyRing, Store, mark_creators_dirty
+from creatorlens.store.ages import age_bucket_sql
 from creatorlens.store.database import new_profiles, record_keys, same_profile
 from creatorlens.store.placement import LIKE_PLAY_WINDOW_DAYS, QUARTER_HOUR_SQL, placement_sql
 
@@ -273,15 +274,7 @@ WHERE {same_profile("p", "actors")}
 
 # Ages by the year of the event in UTC (the store's time zone), taken from the epoch:
 # year() of a TIMESTAMPTZ goes through the time zone library, which costs more per event.
-_AGE_BUCKET = """
-CASE WHEN age IS NULL THEN NULL
-     WHEN age < 18 THEN '13-17'
-     WHEN age < 25 THEN '18-24'
-     WHEN age < 35 THEN '25-34'
-     WHEN age < 45 THEN '35-44'
-     WHEN age < 55 THEN '45-54'
-     ELSE '55+' END
-"""
+_AGE_BUCKET = age_bucket_sql("age")
 
 # Follower status at the event's time. Only events whose (actor, creator) pair has any
 # follow history need the as-of lookup; every other actor was not a follower.

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from creatorlens.privacy.policy import PrivacyPolicy
-from creatorlens.privacy.rules import clears, protect
-from creatorlens.privacy.suppression import Reason, Withheld, digest
+from creatorlens.privacy.rules import protect
+from creatorlens.privacy.suppression import Reason, Withheld, clears, digest
 from creatorlens.query.raw import RawVideoPositions
 
 
@@ -63,6 +63,13 @@ class FollowerBreakdown:
     rows: list[dict[str, Any]]
     total: int | None
     withheld: list[Withheld] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "total": self.total,
+            "withheld": [w.to_json() for w in self.withheld],
+        }
 
 
 @dataclass

@@ -31,14 +31,16 @@ from creatorlens.privacy.panels import (
 )
 from creatorlens.privacy.policy import UNKNOWN, PrivacyPolicy
 from creatorlens.privacy.result import QueryResult
-from creatorlens.privacy.rules import check_person_filters, clears, protect
+from creatorlens.privacy.rules import check_person_filters, protect
 from creatorlens.privacy.suppression import (
     Cell,
     Reason,
     Window,
     Withheld,
     check_window,
+    clears,
     digest,
+    per_person,
     suppress_breakdown,
 )
 from creatorlens.query.followers import FOLLOWER_SCOPED
@@ -244,7 +246,7 @@ def _filtered_totals(query, period: RawPeriod, policy, secret, scope: bytes) -> 
     out: Row = {}
     for m in query.metrics:
         value = int(totals.get(m) or 0)
-        unit = 1 if m == "reach" else max(1, -(-value // people)) if people else 1
+        unit = 1 if m == "reach" else per_person(value, people)
         out[m] = protect(value, digest(scope, "filtered total", m), policy, secret, unit=unit)
     return out
 
@@ -277,7 +279,7 @@ def _follower_activity(raw: RawFollowerActivity, policy, secret) -> FollowerActi
         followers = protect(people, digest(key, "people"), policy, secret)
         if not clears(followers, policy.cell_min, policy):
             return None
-        unit = max(1, -(-plays // people))
+        unit = per_person(plays, people)
         return followers, protect(plays, key, policy, secret, unit=unit)
 
     cells, small = [], False
@@ -308,7 +310,7 @@ def _followers_watched(raw: RawFollowersWatched, policy, secret) -> FollowersWat
         key = digest(q.creator_id, "followers watched", video, followers, plays)
         people = protect(followers, digest(key, "people"), policy, secret)
         if clears(people, policy.k_min, policy):
-            unit = max(1, -(-plays // followers))
+            unit = per_person(plays, followers)
             shown.append(
                 WatchedVideo(video, creator, people, protect(plays, key, policy, secret, unit=unit))
             )

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from creatorlens.privacy.policy import AGE_BUCKETS, MINOR_BUCKET, UNKNOWN, PrivacyPolicy
-from creatorlens.privacy.suppression import Reason, Refusal, digest, protect_count
+from creatorlens.privacy.suppression import Reason, Refusal, clears, digest, protect_count
 from creatorlens.query.metrics import DIMENSIONS
 from creatorlens.query.model import Filter
 from creatorlens.query.raw import PersonFacts
@@ -32,11 +32,6 @@ from creatorlens.query.raw import PersonFacts
 def protect(value: int, key: bytes, policy: PrivacyPolicy, secret: bytes, unit: int = 1) -> int:
     """`protect_count` under this key, policy and secret."""
     return protect_count(int(value), cell_key=key, policy=policy, secret=secret, unit=unit)
-
-
-def clears(protected: int, floor: int, policy: PrivacyPolicy) -> bool:
-    """Whether a protected count clears a floor by the noise bound (so the truth does too)."""
-    return protected >= floor + policy.noise_bound
 
 
 def allowed_ages(filters: Sequence[Filter]) -> set[str]:

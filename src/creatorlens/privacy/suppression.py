@@ -192,15 +192,7 @@ def _geometric(bits: bytes, alpha: float) -> int:
     return math.floor(math.log(u) / math.log(alpha))
 
 
-def population_clears(
-    population: int, *, policy: PrivacyPolicy, secret: bytes, cell_key: bytes
-) -> bool:
-    """Whether a population (protected) clearly reaches k_min, for panels about it."""
-    shown = protect_count(population, cell_key=cell_key, policy=policy, secret=secret)
-    return _clears(shown, policy.k_min, policy)
-
-
-def _clears(protected: int, floor: int, policy: PrivacyPolicy) -> bool:
+def clears(protected: int, floor: int, policy: PrivacyPolicy) -> bool:
     """Whether a protected count clears a floor by the noise bound (so the truth does too)."""
     return protected >= floor + policy.noise_bound
 
@@ -249,7 +241,7 @@ def suppress_breakdown(
 
     def tally(people: int, measures: Mapping[str, int], *key: object) -> Tally:
         shown = {
-            n: protect(measures.get(n, 0), *key, n, unit=_per_person(measures.get(n, 0), people))
+            n: protect(measures.get(n, 0), *key, n, unit=per_person(measures.get(n, 0), people))
             for n in names
         }
         return Tally(protect(people, *key, "people"), shown)
@@ -258,7 +250,7 @@ def suppress_breakdown(
         what = Withheld(f"{dimension} breakdown", reason)
         return Breakdown(dimension, (), None, None, (what,), policy.noise_bound)
 
-    if not _clears(protect(population, "population"), policy.k_min, policy):
+    if not clears(protect(population, "population"), policy.k_min, policy):
         return withheld(Reason.POPULATION_BELOW_K_MIN)
     # Withheld unless the protected minors, raised by the noise bound, are clearly not a
     # majority: a true minor majority can never be shown.
@@ -266,10 +258,10 @@ def suppress_breakdown(
         return withheld(Reason.MOSTLY_MINORS)
 
     protected = {c.value: tally(c.people, c.measures, "row", c.value) for c in cells}
-    eligible = [c for c in cells if _clears(protected[c.value].people, policy.cell_min, policy)]
+    eligible = [c for c in cells if clears(protected[c.value].people, policy.cell_min, policy)]
     eligible.sort(key=lambda c: (-protected[c.value].people, c.value))
     kept, beyond = eligible[: policy.top_n], eligible[policy.top_n :]
-    small = [c for c in cells if not _clears(protected[c.value].people, policy.cell_min, policy)]
+    small = [c for c in cells if not clears(protected[c.value].people, policy.cell_min, policy)]
     rows = tuple(Row(c.value, protected[c.value].people, protected[c.value].measures) for c in kept)
 
     notes: list[Withheld] = []
@@ -283,7 +275,7 @@ def suppress_breakdown(
             "other",
         )
         parts.append(other)
-        other_shown = _clears(other.people, policy.cell_min, policy)
+        other_shown = clears(other.people, policy.cell_min, policy)
         into: Literal["other", "total"] = "other" if other_shown else "total"
         if small:
             notes.append(Withheld("values under cell_min", Reason.CELL_BELOW_CELL_MIN, into))
@@ -301,7 +293,7 @@ def suppress_breakdown(
     return Breakdown(dimension, rows, other, total, tuple(notes), policy.noise_bound)
 
 
-def _per_person(measure: int, people: int) -> int:
+def per_person(measure: int, people: int) -> int:
     """The noise step of a measure: its mean per person, so one typical person is hidden."""
     return max(1, math.ceil(measure / people)) if people > 0 else 1
 

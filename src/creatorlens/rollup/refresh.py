@@ -185,7 +185,7 @@ def rebuild_rollups(
     return _run(_connection(con_or_store), view_threshold_ms, progress, force=True)
 
 
-def _threshold_in_force(con: duckdb.DuckDBPyConnection) -> int:
+def view_threshold_in_force(con: duckdb.DuckDBPyConnection) -> int:
     """The view threshold the rollups were computed with (the default for a new store)."""
     if not has_table(con, "rollup_state"):
         return DEFAULT_VIEW_THRESHOLD_MS
@@ -205,7 +205,7 @@ def _run(
     force: bool,
 ) -> RefreshSummary:
     if view_threshold_ms is None:
-        view_threshold_ms = _threshold_in_force(con)
+        view_threshold_ms = view_threshold_in_force(con)
     if view_threshold_ms < 0:
         raise ValueError("view_threshold_ms must not be negative")
     started = time.perf_counter()

@@ -16,10 +16,3 @@ def age_bucket_sql(age: str) -> str:
     """SQL giving the bucket of the age (in whole years) that expression `age` computes."""
     cases = "\n     ".join(f"WHEN {age} < {low} THEN '{bucket}'" for low, bucket in _BOUNDS)
     return f"CASE WHEN {age} IS NULL THEN NULL\n     {cases}\n     ELSE '55+' END"
-
-
-def age_bucket(age: int | None) -> str | None:
-    """The bucket of an age in whole years (Python's rendering of `age_bucket_sql`)."""
-    if age is None:
-        return None
-    return next((bucket for low, bucket in _BOUNDS if age < low), "55+")

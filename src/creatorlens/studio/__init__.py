@@ -29,8 +29,10 @@ from creatorlens.privacy import (
 from creatorlens.privacy.panels import CreatorCard
 from creatorlens.query import Context, Period, Query, QueryError, parse_query, resolve_period
 from creatorlens.query.panels import Question, read_panel
+from creatorlens.query.planner import prefetch
 from creatorlens.query.raw import CreatorList
 from creatorlens.query.runner import run_raw
+from creatorlens.rollup.refresh import view_threshold_in_force
 from creatorlens.store import Store
 from creatorlens.store.database import has_table
 from creatorlens.store.keys import KeyRing
@@ -83,8 +85,6 @@ class Studio:
 
     def prefetch(self, queries: list[Query]) -> None:
         """Read ahead, in one statement, the rollup reads of `queries` (nothing is shown)."""
-        from creatorlens.query.planner import prefetch
-
         prefetch(self._ctx, queries)
 
     def dashboard(self, period: Period, **options: Any):
@@ -162,8 +162,7 @@ def _rollup_threshold(store: Store) -> int:
             f"{store.path} has no rollups yet: run `creatorlens refresh --db {store.path}` "
             "(or ingest without --no-rollups)"
         )
-    row = con.execute("SELECT view_threshold_ms FROM rollup_state").fetchone()
-    return int(row[0]) if row else PrivacyPolicy().view_threshold_ms
+    return view_threshold_in_force(con)
 
 
 def _data_days(ctx: Context, creator_id: str) -> tuple[date | None, date]:

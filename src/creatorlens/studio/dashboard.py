@@ -178,14 +178,7 @@ class Dashboard:
             "followers": {
                 **f.totals,
                 "growth": f.growth,
-                **{
-                    name: {
-                        "rows": b.rows,
-                        "total": b.total,
-                        "withheld": [w.to_json() for w in b.withheld],
-                    }
-                    for name, b in f.demographics.items()
-                },
+                **{name: b.to_json() for name, b in f.demographics.items()},
                 "activity": [vars(c) for c in f.activity.cells],
                 "activity_by_weekday": [vars(c) for c in f.activity.by_weekday],
                 "activity_by_hour": [vars(c) for c in f.activity.by_hour],
@@ -263,9 +256,7 @@ def build_dashboard(
             audience={dim: _breakdown(r) for dim, r in audience.result().items()},
             traffic_sources=read["sources"].rows,
         )
-        followers_panel = followers.result()
-        followers_panel.activity = activity.result()
-        followers_panel.watched = watched.result()
+        followers_panel = Followers(*followers.result(), activity.result(), watched.result())
     notes = period_notes(studio, period, compare)
     if studio.first is not None and studio.first > period.previous().start:
         # Changes against a period the data does not fully cover would mislead.
@@ -391,7 +382,9 @@ def _breakdown(result: QueryResult) -> Breakdown:
     return Breakdown(result.rows, result.totals, list(result.withheld))
 
 
-def _followers(run: Runner, period: Period) -> Followers:
+def _followers(run: Runner, period: Period) -> tuple[Row, list[Row], dict[str, Any]]:
+    """The follower totals, growth by day and demographics (activity and the videos they
+    watched are read as tasks of their own, see `build_dashboard`)."""
     creator = run.studio.creator_id
     changes = ("followers_gained", "followers_lost", "followers_net")
     growth = run(changes, ("day",)).rows
@@ -409,10 +402,7 @@ def _followers(run: Runner, period: Period) -> Followers:
     demographics = run.panel(FollowerDemographics(creator, period.end))
     for name, part in demographics.items():
         run.withheld.extend(w.about(f"followers {name}") for w in part.withheld)
-    # Activity and the videos they watched are read as tasks of their own (see above).
-    return Followers(
-        totals, series, demographics, FollowerActivityPanel([], None), FollowersWatchedPanel([])
-    )
+    return totals, series, demographics
 
 
 def _noted(run: Runner, panel: Any) -> Any:
