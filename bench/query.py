@@ -18,9 +18,11 @@ rollup definitions in force), then, per store, in this run:
              `follow_log`) with plain SQL, no rollup: overview totals and the previous
              period's, the daily series, audience and traffic-source breakdowns, the top-10
              videos with their figures, the top video's details (new/returning/follower
-             viewers, sources, channels, retention, likers) and the followers panel; for
-             `--raw-sample` creators spread over the sample's popularity range, each
-             statement on every core.
+             viewers, sources, channels, retention, likes by position, likers) and the
+             followers panels (totals, growth, demographics, activity in distinct followers
+             per weekday x hour, the videos they watched): every answer the dashboard
+             shows, by the same definitions; for `--raw-sample` creators spread over the
+             sample's popularity range, each statement on every core.
 The raw answers are checked against the dashboard's exact (not noised) figures for every
 raw-sampled creator. Both are timed `--rounds` times over their sample (one timing per creator
 per round: a single timing of 50 creators puts p95 on the third slowest, which this shared
@@ -58,6 +60,7 @@ from rich.table import Table
 from creatorlens.generate import generate_platform
 from creatorlens.load import ingest_into
 from creatorlens.privacy.likers import visible_likers
+from creatorlens.privacy.panels import bucket_width
 from creatorlens.query.model import Period, resolve_period
 from creatorlens.rollup.refresh import refresh_rollups
 from creatorlens.store import Store
@@ -425,11 +428,40 @@ FROM (
 GROUP BY GROUPING SETS ((a.gender), (age), (a.country), (a.city), ())
 """
 
+# Followers' activity as the panel counts it: distinct followers (and their plays) per
+# weekday x hour, per weekday, per hour and over the period, opt-outs left out.
 ACTIVITY_SQL = f"""
 WITH {EV}
-SELECT isodow(d) AS weekday, CAST(hour(lts) AS INTEGER) AS hour, count(*) AS plays
-FROM ev WHERE type = 'view' AND actor_is_follower
-GROUP BY ALL ORDER BY weekday, hour
+SELECT GROUPING(weekday) = 0 AS by_weekday, GROUPING(hour) = 0 AS by_hour, weekday, hour,
+       count(DISTINCT viewer_pid) AS followers, count(*) AS plays
+FROM (
+    SELECT isodow(d) AS weekday, CAST(hour(lts) AS INTEGER) AS hour, viewer_pid FROM ev
+    WHERE type = 'view' AND actor_is_follower AND viewer_pid IS NOT NULL
+      AND NOT coalesce(actor_opt_out, false)
+) f
+GROUP BY GROUPING SETS ((weekday, hour), (weekday), (hour), ())
+"""
+
+# Likes of the detailed videos by position in the video (the like's place in the liker's
+# play, modulo the duration, in the retention curve's buckets; NULL outside any play), and
+# how many accounts liked them in the period.
+LIKES_AT_SQL = """
+WITH likes AS (
+    SELECT e.video_id, e.actor_id, v.duration_ms,
+           e.play_position_ms % nullif(v.duration_ms, 0) AS at_ms
+    FROM events e JOIN videos v ON v.video_id = e.video_id
+    JOIN accounts a ON a.account_id = e.creator_id
+    WHERE e.type = 'like' AND e.video_id IN (SELECT unnest($videos))
+      AND e.ts >= $lo AND e.ts < $hi
+      AND CAST(timezone(coalesce(a.timezone, 'UTC'), e.ts) AS DATE) BETWEEN $s AND $e
+)
+SELECT video_id,
+       CAST(CASE WHEN duration_ms <= 100000 THEN floor(at_ms / 1000)
+                 ELSE floor(at_ms * 100 / duration_ms) END AS INTEGER) AS bucket,
+       count(*) AS likes, NULL AS likers
+FROM likes GROUP BY ALL
+UNION ALL
+SELECT video_id, NULL, NULL, count(DISTINCT actor_id) FROM likes GROUP BY video_id
 """
 
 # Plays by the creator's followers of any video: recorded at ingest, the only moment the
@@ -491,6 +523,7 @@ def raw_dashboard(
     out["detail_sources"] = _rows(con, DETAIL_SOURCES_SQL, detail)
     out["detail_channels"] = _rows(con, DETAIL_CHANNELS_SQL, detail)
     out["retention"] = _rows(con, RETENTION_SQL, detail)
+    out["likes_at"] = _rows(con, LIKES_AT_SQL, detail)
     out["likers"] = {v: visible_likers(con, v) for v in top}
     out["followers"] = _rows(con, FOLLOWERS_SQL, now)
     out["activity"] = _rows(con, ACTIVITY_SQL, now)
@@ -501,9 +534,21 @@ def raw_dashboard(
 # --- checking the answers agree ------------------------------------------------------------
 
 OVERVIEW_CHECKED = (
-    "views", "plays", "likes", "comments", "shares", "saves", "profile_views",
-    "followers_gained", "followers_lost", "total_watch_ms", "reach",
-    "new_viewers", "returning_viewers", "follower_viewers", "non_follower_viewers",
+    "views",
+    "plays",
+    "likes",
+    "comments",
+    "shares",
+    "saves",
+    "profile_views",
+    "followers_gained",
+    "followers_lost",
+    "total_watch_ms",
+    "reach",
+    "new_viewers",
+    "returning_viewers",
+    "follower_viewers",
+    "non_follower_viewers",
 )  # fmt: skip (engaged_audience is released with noise: not an exact figure)
 DAILY_CHECKED = ("views", "plays", "likes", "comments", "shares", "profile_views",
                  "followers_net", "reach")  # fmt: skip
@@ -608,6 +653,19 @@ def compare_answers(dash: Dashboard, raw: dict[str, Any]) -> tuple[int, int, lis
         hist = {r["bucket"]: r["plays"] for r in raw["retention"] if r["video_id"] == vid}
         duration = next((r["duration_ms"] for r in raw["retention"] if r["video_id"] == vid), 0)
         same(f"video {vid}.retention", v["retention"], _curve(hist, duration))
+        seconds = (v.get("likes_by_second") or {}).get("seconds")
+        if seconds:  # shown only when enough accounts liked
+            likes = {
+                r["bucket"]: r["likes"]
+                for r in raw["likes_at"]
+                if r["video_id"] == vid and r["likers"] is None and r["bucket"] is not None
+            }
+            width, buckets = bucket_width(duration)
+            same(
+                f"video {vid}.likes_by_second",
+                [(p["at_ms"], p["likes"]) for p in seconds],
+                [(int(b * width), likes.get(b, 0)) for b in range(buckets)],
+            )
     return checked, withheld, wrong
 
 

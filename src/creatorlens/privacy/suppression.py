@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -153,11 +154,14 @@ class Window:
 # --- noise --------------------------------------------------------------------------------
 
 
+# `json.dumps(..., sort_keys=True, default=str)` with the encoder built once: a dashboard
+# takes some 450 digests, and dumps with options builds a new encoder for each.
+_PARTS = json.JSONEncoder(sort_keys=True, default=str)
+
+
 def digest(*parts: object) -> bytes:
     """A short, unambiguous fingerprint of JSON-able parts, to build scopes and cell keys."""
-    encoded = json.dumps(
-        [p.hex() if isinstance(p, bytes) else p for p in parts], sort_keys=True, default=str
-    )
+    encoded = _PARTS.encode([p.hex() if isinstance(p, bytes) else p for p in parts])
     return hashlib.blake2b(encoded.encode(), digest_size=16).digest()
 
 
@@ -178,12 +182,17 @@ def protect_count(
     if not secret:
         raise ValueError("protect_count needs the instance's noise secret")
     message = _DOMAIN + len(cell_key).to_bytes(8, "big") + cell_key + str(value).encode()
-    mac = hmac.new(secret, message, hashlib.sha256).digest()
-    alpha = math.exp(-1.0 / policy.noise_scale)
+    mac = hmac.digest(secret, message, "sha256")
+    alpha = _alpha(policy.noise_scale)
     # Discrete Laplace as the difference of two geometric draws, each from 64 bits.
     g1, g2 = (_geometric(mac[i : i + 8], alpha) for i in (0, 8))
     noise = max(-policy.noise_bound, min(policy.noise_bound, g1 - g2))
     return max(0, value + unit * noise)
+
+
+@cache
+def _alpha(scale: float) -> float:
+    return math.exp(-1.0 / scale)
 
 
 def _geometric(bits: bytes, alpha: float) -> int:
