@@ -1,4 +1,5 @@
-"""The `creatorlens` command line: generate, ingest, import, keys, quarantine, demo."""
+"""The `creatorlens` command line: generate, ingest, import, keys, quarantine, report, serve,
+tokens, demo."""
 
 from __future__ import annotations
 
@@ -33,8 +34,12 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Pseudonym keys: rotate, list, destroy.", no_args_is_help=True)
 import_app = typer.Typer(help="Import public research data sets.", no_args_is_help=True)
+tokens_app = typer.Typer(
+    help="API tokens of the HTTP service: create, list, revoke.", no_args_is_help=True
+)
 app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")
+app.add_typer(tokens_app, name="tokens")
 
 console = Console()
 err = Console(stderr=True)
@@ -329,6 +334,45 @@ def _report(db, creator, period, start, end, compare, as_json, policy, keys) -> 
 
 
 @app.command()
+def insights(
+    db: DbOption,
+    creator: Annotated[str, typer.Option("--creator", help="A creator or business account.")],
+    period: Annotated[str | None, typer.Option(help="7d, 28d, 60d or 365d")] = "28d",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    policy: Annotated[Path | None, typer.Option(help="Privacy policy TOML.")] = None,
+    keys: KeysOption = None,
+) -> None:
+    """What a creator acts on: the best times to post (more insights to come, issue 18)."""
+    _insights(db, creator, period, as_json, policy, keys)
+
+
+def _insights(db, creator, period, as_json, policy, keys) -> None:
+    import json
+
+    from creatorlens.insights import best_times, creator_fund
+    from creatorlens.studio import open_studio
+
+    with open_studio(db, creator, policy=policy, keys=keys) as studio:
+        found = best_times(studio, studio.period(period))
+        fund = creator_fund(studio)
+    if as_json:
+        out = {"best_times": found.to_json(), "creator_fund": fund.to_json()}
+        print(json.dumps(out, indent=2, default=str))
+        return
+    console.print(f"[b]Best times to post[/b] ({found.timezone})")
+    if found.note:
+        console.print(f"  {found.note}")
+    for slot in found.slots:
+        console.print(f"  {slot.label}: {slot.followers:,} followers, {slot.plays:,} plays")
+    console.print("[b]Creator fund[/b]")
+    for line in fund.missing or ["follower and view rules met"]:
+        console.print(f"  {line}")
+    console.print(f"  not checked: {', '.join(fund.not_checked)}")
+    if fund.monthly_usd:
+        console.print(f"  estimate: {fund.monthly_usd[0]:.2f}-{fund.monthly_usd[1]:.2f} USD/month")
+
+
+@app.command()
 def creators(
     db: DbOption,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
@@ -359,8 +403,17 @@ def demo(
     seed: int = 7,
     events: Annotated[int | None, typer.Option(min=1)] = 1_000_000,
     top: Annotated[int, typer.Option(min=1)] = 5,
+    serve: Annotated[
+        bool | None,
+        typer.Option(
+            "--serve/--no-serve",
+            help="End by serving the store over HTTP (default: when stdout is a terminal).",
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (busy: a free one).")] = 8000,
 ) -> None:
-    """Generate a platform (~1M events), ingest it, report on the top creator."""
+    """Generate a platform (~1M events), ingest it, report on the top creator, serve it."""
     from creatorlens.studio import platform_creators
 
     platform_dir = workdir / "platform"
@@ -397,6 +450,170 @@ def demo(
         console.print(f"\n[b]Report for the top creator, {cards[0].creator_id}[/b]")
         _report(db, cards[0].creator_id, "28d", None, None, True, False, None, None)
     _next_steps(db, cards[0].creator_id if cards else None)
+    if serve if serve is not None else sys.stdout.isatty():
+        _demo_serve(db, cards[0].creator_id if cards else None, host, port)
+
+
+def _demo_serve(db: Path, creator: str | None, host: str, port: int) -> None:
+    """Serve the demo store on loopback with a ready creator token for its top creator."""
+    from datetime import timedelta
+
+    from creatorlens.load import token_book
+    from creatorlens.serve import ServiceConfig, check_port, run
+
+    try:
+        check_port(host, port)
+    except UserError:
+        port = _free_port(host)
+    address = f"http://{host}:{port}"
+    console.print(f"\n[b]Serving[/b] {db} on {address} (Ctrl-C to stop)", highlight=False)
+    if creator:
+        _, secret = token_book(db).create(
+            "creator", creator_id=creator, name="demo", expires_in=timedelta(days=30)
+        )
+        print(f"creator token for {creator} (valid 30 days):\n  {secret}")
+        print(
+            f"  curl -H 'Authorization: Bearer {secret}' "
+            f"'{address}/v1/creators/{creator}/overview?period=7d'"
+        )
+    sys.stdout.flush()
+    run(ServiceConfig(db=db), host=host, port=port)
+
+
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+@app.command()
+def serve(
+    db: DbOption,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    keys: KeysOption = None,
+    policy: Annotated[Path | None, typer.Option(help="Privacy policy TOML.")] = None,
+    max_body_bytes: Annotated[
+        int, typer.Option(min=1024, help="Largest request body (on the wire, and gunzipped).")
+    ] = 16 * 1024 * 1024,
+    max_records: Annotated[int, typer.Option(min=1, help="Most records in one request.")] = 100_000,
+    ingest_rate: Annotated[
+        float, typer.Option(min=0, help="Requests a second per ingest key (0: no limit).")
+    ] = 1_000.0,
+    creator_rate: Annotated[
+        float, typer.Option(min=0, help="Requests a second per creator token (0: no limit).")
+    ] = 50.0,
+    refresh_every: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between rollup refreshes under load.")
+    ] = 1.0,
+    group_records: Annotated[int, typer.Option(min=1, hidden=True)] = 50_000,
+) -> None:
+    """Serve the store over HTTP: the event collector, the creator API and operations."""
+    from creatorlens.serve import ServiceConfig, run
+
+    if policy is not None and not policy.is_file():
+        raise UserError(f"{policy}: no such policy file")
+    config = ServiceConfig(
+        db=db,
+        keys=keys,
+        policy=policy,
+        max_body_bytes=max_body_bytes,
+        max_records=max_records,
+        ingest_rate=ingest_rate,
+        creator_rate=creator_rate,
+        refresh_every=refresh_every,
+        group_records=group_records,
+    )
+    if policy is not None:
+        from creatorlens.privacy import load_policy
+
+        load_policy(policy)  # a bad policy is one line here, not a failed start
+    run(config, host=host, port=port)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    db: DbOption,
+    ingest: Annotated[bool, typer.Option("--ingest", help="A platform ingest key.")] = False,
+    creator: Annotated[
+        str | None, typer.Option("--creator", help="A creator token for this account.")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="A name to recognize it by.")] = None,
+    expires: Annotated[
+        str | None, typer.Option(help="Lifetime, as 30d, 12h or 2w (default: none).")
+    ] = None,
+) -> None:
+    """Create a token; its secret is printed once, as the last line."""
+    from creatorlens.load import parse_duration, token_book
+
+    if ingest == (creator is not None):
+        raise UserError("give either --ingest or --creator ID")
+    if not db.is_file():
+        raise UserError(f"{db}: no such store")
+    lifetime = parse_duration(expires) if expires else None
+    if creator is not None:
+        _check_creator(db, creator)
+    kind = "ingest" if ingest else "creator"
+    token, secret = token_book(db).create(kind, name=name, creator_id=creator, expires_in=lifetime)
+    what = f"creator token for {creator}" if creator else "ingest key"
+    until = f", expires {token.expires_at.isoformat()}" if token.expires_at else ""
+    print(f"created {what} {token.token_id} ({token.name}{until})")
+    print("the secret below is shown once and stored only as a hash:")
+    print(secret)
+
+
+def _check_creator(db: Path, creator: str) -> None:
+    """Refuse a token for an account that has no analytics (checked when the store can be
+    read; a running server holds it, and then answers such a token with the same error)."""
+    from creatorlens.studio import open_studio
+
+    try:
+        with open_studio(db, creator):
+            pass
+    except UserError as exc:
+        if "lock" not in str(exc) and "no rollups" not in str(exc):
+            raise
+    except QueryError:
+        raise UserError(f"no account {creator!r} in {db}") from None
+
+
+@tokens_app.command("list")
+def tokens_list(db: DbOption) -> None:
+    """List the tokens (never their secrets) and their state."""
+    from datetime import UTC, datetime
+
+    from creatorlens.load import token_book
+
+    now = datetime.now(UTC)
+    table = Table(title=f"Tokens of {db}")
+    for col in ("token", "kind", "name", "creator", "created", "expires", "state"):
+        table.add_column(col)
+    book = token_book(db)
+    for t in book.tokens:
+        table.add_row(
+            t.token_id,
+            t.kind,
+            t.name,
+            t.creator_id or "",
+            t.created_at.isoformat(),
+            t.expires_at.isoformat() if t.expires_at else "",
+            t.state(now),
+        )
+    console.print(table if book.tokens else f"no tokens for {db}")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id (see `tokens list`).")],
+    db: DbOption,
+) -> None:
+    """Revoke a token: the server refuses it from its next request."""
+    from creatorlens.load import token_book
+
+    token = token_book(db).revoke(token_id)
+    console.print(f"token {token.token_id} revoked at {token.revoked_at.isoformat()}")
 
 
 def _next_steps(db: Path, creator: str | None) -> None:

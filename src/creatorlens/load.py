@@ -1,22 +1,58 @@
 """Loading a store: ingest files, then bring the rollups up to date.
 
 Ingest (`creatorlens.ingest`) writes the store only, and the rollups (`creatorlens.rollup`)
-read what it recorded; this module, above both, does one after the other.
+read what it recorded; this module, above both, does one after the other. It is also what a
+long-running writer (the HTTP service) writes through: a store kept open, batches of records
+sent in memory, rollups refreshed while it runs, and the store's API tokens.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+import pyarrow as pa
+
 from creatorlens.ingest import IngestSummary, Progress, ingest_paths, open_sources
-from creatorlens.rollup.refresh import refresh_rollups
+from creatorlens.ingest.pipeline import ingest_batch, quarantine_unreadable
+from creatorlens.ingest.readers import RejectedLine
+from creatorlens.ingest.records import (
+    BodyError,
+    Records,
+    Unreadable,
+    read_json_array,
+    read_ndjson,
+)
+from creatorlens.rollup.refresh import RefreshSummary, refresh_rollups
 from creatorlens.store import Store
+from creatorlens.store.tokens import Token, TokenBook, parse_duration, tokens_path
 
 ROLLUP_MEMORY_LIMIT = os.environ.get("CREATORLENS_ROLLUP_MEMORY_LIMIT", "8GB")
 
-__all__ = ["ROLLUP_MEMORY_LIMIT", "ingest_into"]
+__all__ = [
+    "ROLLUP_MEMORY_LIMIT",
+    "BodyError",
+    "IngestSummary",
+    "Records",
+    "RefreshSummary",
+    "RollupFreshness",
+    "Token",
+    "TokenBook",
+    "Unreadable",
+    "ingest_into",
+    "ingest_records",
+    "open_for_writing",
+    "parse_duration",
+    "quarantine_records",
+    "read_json_array",
+    "read_ndjson",
+    "refresh",
+    "rollup_freshness",
+    "token_book",
+]
 
 
 def ingest_into(
@@ -69,3 +105,86 @@ def _store_files(db: Path, keys_path: Path) -> list[Path]:
         keys_path,
         keys_path.with_name(keys_path.name + ".tmp"),
     ]
+
+
+# --- a store kept open by one writer (the HTTP service) ---------------------------------------
+
+
+def open_for_writing(
+    db: str | Path, *, keys: str | Path | None = None, view_threshold_ms: int | None = None
+) -> Store:
+    """Open (creating if needed) the store a long-running process writes, with its rollups
+    brought up to date (counting views from `view_threshold_ms`, the policy's, when given:
+    a new threshold rebuilds them), so that reads can start at once. The caller closes it."""
+    store = Store.open(db, keys=keys)
+    try:
+        # A refresh may recompute large creators whole; it cannot spill (see ingest_into).
+        store.con.execute(f"SET memory_limit = '{ROLLUP_MEMORY_LIMIT}'")
+        refresh_rollups(store, view_threshold_ms)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def ingest_records(
+    store: Store,
+    entity: str,
+    table: pa.Table,
+    source: str,
+    *,
+    first_no: int = 1,
+) -> IngestSummary:
+    """Ingest one batch of wire records held in memory, in one transaction, as `creatorlens
+    ingest` does a file's batch; the summary says what became of each record not stored as
+    new (`outcomes`). The rollups are not refreshed: a writer calls `refresh` on its own
+    schedule."""
+    if table.num_rows == 0:
+        return IngestSummary(outcomes=[])
+    return ingest_batch(store, entity, table, source, first_no, outcomes=True)
+
+
+def quarantine_records(
+    store: Store, entity: str, source: str, body: str, unreadable: list[Unreadable]
+) -> IngestSummary:
+    """Quarantine the records of a body that are not records at all, by their position in
+    it; `body` (a digest of the request, say) names them, so a request sent again is
+    quarantined once."""
+    lines = [RejectedLine(u.index, u.reason) for u in unreadable]
+    return quarantine_unreadable(store, entity, source, body, lines)
+
+
+def refresh(store: Store) -> RefreshSummary:
+    """Bring the rollups of a store kept open up to date (incremental, as `creatorlens
+    refresh` is)."""
+    return refresh_rollups(store)
+
+
+@dataclass(frozen=True)
+class RollupFreshness:
+    """How far the rollups are behind the events stored."""
+
+    refreshed_at: datetime | None  # when the last refresh began: it holds what was stored
+    events_waiting: int  # events stored since, not yet in the rollups
+
+
+def rollup_freshness(store: Store) -> RollupFreshness:
+    """The rollups' state as the store records it (read on the calling thread's session)."""
+    con = store.session()
+    row = con.execute("SELECT watermark, refreshed_at FROM rollup_state").fetchone()
+    if row is None:
+        waiting = con.execute("SELECT count(*) FROM events").fetchone()[0]
+        return RollupFreshness(None, waiting)
+    watermark, refreshed_at = row
+    if watermark is None:
+        waiting = con.execute("SELECT count(*) FROM events").fetchone()[0]
+    else:
+        waiting = con.execute(
+            "SELECT count(*) FROM events WHERE ingested_at > $w", {"w": watermark}
+        ).fetchone()[0]
+    return RollupFreshness(refreshed_at, waiting)
+
+
+def token_book(db: str | Path) -> TokenBook:
+    """The API tokens of the store at `db` (kept beside it in `<db>.tokens`)."""
+    return TokenBook.load(tokens_path(db))

@@ -349,7 +349,9 @@ def test_opted_out_viewers_count_in_totals_never_in_breakdowns(
     # the audience rollup, and by the viewer-day properties a breakdown's reach and people
     # are read from. Without the query's condition, the properties still keep Iceland out.
     where = query_sql._where
-    monkeypatch.setattr(query_sql, "_where", lambda q, s, e, person_scope: where(q, s, e, False))
+    monkeypatch.setattr(
+        query_sql, "_where", lambda q, s, e, person_scope, *rest: where(q, s, e, False, *rest)
+    )
     assert "IS" not in {row["country"] for row in breakdown(crowd, WEEK, "country").rows}
     # Without both (the rollups rebuilt, in a copy, with a country property that keeps
     # opted-out viewers), Iceland appears.

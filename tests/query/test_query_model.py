@@ -82,6 +82,11 @@ def test_a_custom_period_and_filters() -> None:
         ({"filters": [["is", "planet", ["Mars"]]]}, "filters[0]", "planet"),
         ({"filters": [["is", "country", []]]}, "filters[0]", "non-empty"),
         ({"filters": [["is", "country"]]}, "filters[0]", "[operator, dimension, [values]]"),
+        # Values of the wrong JSON type where a name belongs (found by schemathesis).
+        ({"filters": [["is", {}, ""]]}, "filters[0]", "unknown dimension"),
+        ({"filters": [[{}, "country", ["BR"]]]}, "filters[0]", "operator"),
+        ({"filters": {"is": "country"}}, "filters", "must be a list"),
+        ({"order_by": {"views": "desc"}}, "order_by", "must be a list"),
         ({"compare": "yes"}, "compare", "true or false"),
         ({"limit": 0}, "limit", "positive"),
         ({"order_by": [["views", "desc"]]}, "order_by[0]", "views"),

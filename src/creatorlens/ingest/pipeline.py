@@ -26,7 +26,13 @@ from creatorlens.ingest.pseudonym import (
     hmac_pads,
     space_secret,
 )
-from creatorlens.ingest.readers import BatchReader, SourceFile, estimate_records, open_sources
+from creatorlens.ingest.readers import (
+    BatchReader,
+    RejectedLine,
+    SourceFile,
+    estimate_records,
+    open_sources,
+)
 from creatorlens.ingest.validate import (
     NAMED_TYPES_SQL,
     TYPE_NO_SQL,
@@ -65,6 +71,9 @@ class IngestSummary:
     reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
     files: list[str] = field(default_factory=list)
     rollups: object | None = None  # the rollup refresh that followed, when one ran
+    # Asked for by `ingest_batch(..., outcomes=True)`: each record that was not stored as
+    # new, as (record number, "dup" or "bad", field, reason).
+    outcomes: list[tuple[int, str, str | None, str | None]] | None = None
 
     def add(self, other: IngestSummary) -> None:
         self.records += other.records
@@ -128,9 +137,18 @@ def ingest_file(
 
 
 def ingest_batch(
-    store: Store, entity: str, batch: pa.RecordBatch | pa.Table, source: str, first_no: int = 1
+    store: Store,
+    entity: str,
+    batch: pa.RecordBatch | pa.Table,
+    source: str,
+    first_no: int = 1,
+    *,
+    outcomes: bool = False,
 ) -> IngestSummary:
-    """Check, quarantine and store one batch of wire records (all columns text) atomically."""
+    """Check, quarantine and store one batch of wire records (all columns text) atomically.
+
+    With `outcomes`, the summary also says what became of each record not stored as new
+    (the HTTP collector answers each request of a batch with its own records' fates)."""
     numbered = _numbered(batch, entity, first_no)
     con = store.con
     con.register("incoming", numbered)
@@ -143,6 +161,11 @@ def ingest_batch(
                 summary = _store_events(store, key.key_id, key.secret or b"")
             else:
                 summary = _store_entity(store, entity)
+            if outcomes:
+                summary.outcomes = con.execute(
+                    "SELECT record_no, status, bad_field, bad_reason FROM checked "
+                    "WHERE status <> 'new' ORDER BY record_no"
+                ).fetchall()
             _quarantine(store, entity, source)
             con.execute(
                 "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, now())",
@@ -707,10 +730,21 @@ def _quarantine(store: Store, entity: str, source: str) -> None:
 
 def _quarantine_rejected(store: Store, source: SourceFile, reader: BatchReader) -> IngestSummary:
     """Quarantine lines the file reader could not even split into fields."""
+    return quarantine_unreadable(
+        store, source.entity, source.name, source.path.name, reader.rejected
+    )
+
+
+def quarantine_unreadable(
+    store: Store, entity: str, source: str, name: str, lines: Iterable[RejectedLine]
+) -> IngestSummary:
+    """Quarantine records that are not records at all (a line of a file, or of a request
+    body, that cannot be read as fields), by their position only; `name` with the position
+    identifies each, so a record sent again is quarantined once."""
     summary = IngestSummary()
     con = store.con
-    for line in reader.rejected:
-        qid = f"{source.path.name}:{line.record_no}"
+    for line in lines:
+        qid = f"{name}:{line.record_no}"
         con.execute(
             """
             INSERT INTO quarantine
@@ -719,8 +753,8 @@ def _quarantine_rejected(store: Store, source: SourceFile, reader: BatchReader) 
             """,
             {
                 "qid": qid,
-                "entity": source.entity,
-                "source": source.name,
+                "entity": entity,
+                "source": source,
                 "no": line.record_no,
                 "reason": line.reason,
             },

@@ -139,7 +139,10 @@ def parse_query(raw: dict[str, Any], *, latest: date) -> Query:
         raise QueryError("creator_id", "required")
     metrics = _names("metrics", raw.get("metrics"), METRICS, required=True)
     dimensions = _names("dimensions", raw.get("dimensions", []), DIMENSIONS)
-    filters = tuple(_filter(i, f) for i, f in enumerate(raw.get("filters", []) or []))
+    listed = raw.get("filters", []) or []
+    if not isinstance(listed, list | tuple):
+        raise QueryError("filters", "must be a list of [operator, dimension, [values]]")
+    filters = tuple(_filter(i, f) for i, f in enumerate(listed))
     period = resolve_period(raw.get("period"), raw.get("from"), raw.get("to"), latest)
     compare = raw.get("compare", False)
     if not isinstance(compare, bool):
@@ -147,9 +150,10 @@ def parse_query(raw: dict[str, Any], *, latest: date) -> Query:
     limit = raw.get("limit")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
         raise QueryError("limit", "must be a positive integer")
-    order_by = tuple(
-        _order(i, o, metrics + dimensions) for i, o in enumerate(raw.get("order_by", []) or [])
-    )
+    ordering = raw.get("order_by", []) or []
+    if not isinstance(ordering, list | tuple):
+        raise QueryError("order_by", "must be a list of [name, 'asc' | 'desc']")
+    order_by = tuple(_order(i, o, metrics + dimensions) for i, o in enumerate(ordering))
     query = Query(creator, metrics, period, dimensions, filters, compare, order_by, limit)
     check_compatible(query)
     return query
@@ -175,9 +179,9 @@ def _filter(i: int, raw: Any) -> Filter:
     if not isinstance(raw, list | tuple) or len(raw) != 3:
         raise QueryError(where, "must be [operator, dimension, [values]]")
     op, dimension, values = raw
-    if op not in FILTER_OPS:
+    if not isinstance(op, str) or op not in FILTER_OPS:
         raise QueryError(where, f"operator must be one of {', '.join(FILTER_OPS)}")
-    if dimension not in DIMENSIONS:
+    if not isinstance(dimension, str) or dimension not in DIMENSIONS:
         raise QueryError(where, f"unknown dimension {dimension!r}")
     if isinstance(values, str):
         values = [values]

@@ -16,21 +16,26 @@ from creatorlens.query.model import Query, QueryError
 from creatorlens.rollup.definitions import LOOKBACK_DAYS
 
 
-def _where(query: Query, start: date, end: date, person_scope: bool) -> tuple[str, dict]:
+def _where(
+    query: Query, start: date, end: date, person_scope: bool, columns: dict[str, str] | None = None
+) -> tuple[str, dict]:
     clauses = ["creator_id = $creator", "local_date BETWEEN $start AND $end"]
     params: dict[str, Any] = {"creator": query.creator_id, "start": start, "end": end}
-    clauses += filter_clauses(query, params)
+    clauses += filter_clauses(query, params, columns)
     if person_scope:
         # Opted-out viewers count in totals, never in anything cut by a person's attribute.
         clauses.append("NOT opt_out")
     return " AND ".join(clauses), params
 
 
-def filter_clauses(query: Query, params: dict[str, Any]) -> list[str]:
-    """One SQL condition per filter of the query, in order, its values bound in `params`."""
+def filter_clauses(
+    query: Query, params: dict[str, Any], columns: dict[str, str] | None = None
+) -> list[str]:
+    """One SQL condition per filter of the query, in order, its values bound in `params`
+    (`columns`: where a source keeps a dimension other than in its usual column)."""
     clauses = []
     for i, f in enumerate(query.filters):
-        column = DIMENSIONS[f.dimension].column
+        column = (columns or {}).get(f.dimension) or DIMENSIONS[f.dimension].column
         names = [f"f{i}_{j}" for j in range(len(f.values))]
         params.update({n: _typed(f.dimension, v) for n, v in zip(names, f.values, strict=True)})
         values = ", ".join(f"${n}" for n in names)
@@ -132,7 +137,9 @@ def _aggregates(
     query: Query, source: str, names: list[str], start: date, end: date, people: str | None
 ) -> tuple[str, dict[str, Any], dict[str, str]]:
     """The rows a read takes from a source (WHERE and its values) and its aggregates."""
-    where, params = _where(query, start, end, people is not None and source == "audience")
+    # The viewer-day counts of one video or attribute hold it as the row's `value`.
+    columns = {query.dimensions[0]: "value"} if source == "viewer_values" else None
+    where, params = _where(query, start, end, people is not None and source == "audience", columns)
     return where, params, _aggregate_exprs(source, names, people)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from creatorlens.privacy import QueryResult, Withheld
+from creatorlens.privacy import NotForAudience, QueryResult, Withheld
 from creatorlens.privacy.panels import (
     FollowerActivityPanel,
     FollowerBreakdown,
@@ -29,7 +29,7 @@ from creatorlens.query.raw import (
     VideoPositions,
 )
 from creatorlens.studio import Studio
-from creatorlens.studio.tasks import Panels, Runner
+from creatorlens.studio.tasks import Panels, Runner, Task
 
 Value = str | int | float | None
 Row = dict[str, Value]
@@ -157,38 +157,52 @@ class Dashboard:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        o, f = self.overview, self.followers
         return {
             "creator_id": self.creator_id,
-            "period": {
-                "from": self.period.start.isoformat(),
-                "to": self.period.end.isoformat(),
-                "label": self.period.label,
-            },
+            "period": period_json(self.period),
             "notes": self.notes,
-            "overview": {
-                "totals": o.totals,
-                "previous": o.previous,
-                "change": o.change,
-                "daily": o.daily,
-                "audience": {d: b.to_json() for d, b in o.audience.items()},
-                "traffic_sources": o.traffic_sources,
-            },
-            "videos": [_video_json(v) for v in self.videos],
-            "followers": {
-                **f.totals,
-                "growth": f.growth,
-                **{name: b.to_json() for name, b in f.demographics.items()},
-                "activity": [vars(c) for c in f.activity.cells],
-                "activity_by_weekday": [vars(c) for c in f.activity.by_weekday],
-                "activity_by_hour": [vars(c) for c in f.activity.by_hour],
-                "videos_followers_watched": [vars(v) for v in f.watched.videos],
-            },
+            "overview": overview_json(self.overview),
+            "videos": [video_json(v) for v in self.videos],
+            "followers": followers_json(self.followers),
             "withheld": [w.to_json() for w in self.withheld],
         }
 
 
-def _video_json(v: Video) -> dict[str, Any]:
+def period_json(period: Period) -> dict[str, Any]:
+    return {"from": period.start.isoformat(), "to": period.end.isoformat(), "label": period.label}
+
+
+def overview_json(o: Overview) -> dict[str, Any]:
+    """The overview section as `report --json` prints it."""
+    return {
+        "totals": o.totals,
+        "previous": o.previous,
+        "change": o.change,
+        "daily": o.daily,
+        "audience": {d: b.to_json() for d, b in o.audience.items()},
+        "traffic_sources": o.traffic_sources,
+    }
+
+
+def followers_json(f: Followers) -> dict[str, Any]:
+    """The followers section as `report --json` prints it."""
+    return {
+        **f.totals,
+        "growth": f.growth,
+        **{name: b.to_json() for name, b in f.demographics.items()},
+        "activity": [vars(c) for c in f.activity.cells],
+        "activity_by_weekday": [vars(c) for c in f.activity.by_weekday],
+        "activity_by_hour": [vars(c) for c in f.activity.by_hour],
+        "videos_followers_watched": [vars(v) for v in f.watched.videos],
+    }
+
+
+def likers_json(likers: LikersPanel) -> dict[str, Any]:
+    return {"named": likers.named, "others": likers.others}
+
+
+def video_json(v: Video) -> dict[str, Any]:
+    """One video of the videos section as `report --json` prints it."""
     out: dict[str, Any] = {"video": v.video, **v.figures, **v.meta}
     if v.detail is not None:
         d = v.detail
@@ -200,7 +214,7 @@ def _video_json(v: Video) -> dict[str, Any]:
             "seconds": [vars(p) for p in d.positions.likes_by_second],
             "outside_play": d.positions.outside_play,
         }
-        out["likers"] = {"named": d.likers.named, "others": d.likers.others}
+        out["likers"] = likers_json(d.likers)
     return out
 
 
@@ -221,34 +235,132 @@ def build_dashboard(
     """
     with Panels(studio, period) as panels:
         # The video list first: the detail panels it queues can only start after it.
-        videos = panels.submit(lambda run: _video_list(panels, run, top_videos, detail_videos))
-        overview = panels.submit(
-            lambda run: run.all(
-                summary=run.query(OVERVIEW_METRICS, compare=compare),
-                daily=run.query(DAILY_METRICS, ("day",)),
-                sources=run.query(("plays", "views"), ("source",), order_by=(("plays", "desc"),)),
-            )
+        videos = _videos_section(panels, top_videos, detail_videos)
+        overview = _overview_section(panels, compare)
+        followers = _followers_section(panels)
+        video_rows = videos.result()
+        overview_panel = overview.result()
+        followers_panel = followers.result()
+    notes = period_notes(studio, period, compare)
+    withheld = _once([*overview.withheld, *videos.withheld, *followers.withheld])
+    return Dashboard(
+        studio.creator_id, period, overview_panel, video_rows, followers_panel, withheld, notes
+    )
+
+
+SECTIONS = ("overview", "videos", "followers")
+
+
+@dataclass
+class Section:
+    """One section of the dashboard read on its own (an API answers one at a time): the
+    same panels, released the same way, with the notes and what was withheld from them."""
+
+    creator_id: str
+    period: Period
+    name: str  # "overview", "videos", "followers", or "video" (one video, detailed)
+    value: Any  # Overview, list[Video], Followers or Video
+    withheld: list[Withheld]
+    notes: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """The section as the matching section of `Dashboard.to_json`, with the period, the
+        notes and its own withheld items around it."""
+        render = {
+            "overview": overview_json,
+            "videos": lambda videos: [video_json(v) for v in videos],
+            "followers": followers_json,
+            "video": video_json,
+        }[self.name]
+        return {
+            "creator_id": self.creator_id,
+            "period": period_json(self.period),
+            "notes": self.notes,
+            self.name: render(self.value),
+            "withheld": [w.to_json() for w in self.withheld],
+        }
+
+
+def build_section(
+    studio: Studio,
+    period: Period,
+    name: str,
+    *,
+    compare: bool = False,
+    top_videos: int = 10,
+    detail_videos: int = 1,
+    video_id: str | None = None,
+) -> Section:
+    """One section of the dashboard (`SECTIONS`), or with `video_id` one of the creator's
+    videos with its detail, read as `build_dashboard` reads it."""
+    if name not in SECTIONS:
+        raise ValueError(f"no dashboard section {name!r}")
+    with Panels(studio, period) as panels:
+        if video_id is not None:
+            pending = _videos_section(panels, 1, 1, only=video_id)
+        elif name == "videos":
+            pending = _videos_section(panels, top_videos, detail_videos)
+        elif name == "overview":
+            pending = _overview_section(panels, compare)
+        else:
+            pending = _followers_section(panels)
+        value = pending.result()
+    if video_id is not None:
+        name, value = "video", value[0]
+    notes = period_notes(studio, period, compare and name == "overview")
+    return Section(studio.creator_id, period, name, value, _once(pending.withheld), notes)
+
+
+def own_videos(studio: Studio, video_ids) -> set[str]:
+    """Those of `video_ids` that are the creator's own videos."""
+    ids = tuple(sorted(set(video_ids)))
+    return set(studio.panel(VideoMeta(studio.creator_id, ids)).videos) if ids else set()
+
+
+def video_likers(studio: Studio, video_id: str) -> LikersPanel:
+    """The likers of one of the creator's videos, as the video's detail shows them."""
+    if video_id not in own_videos(studio, (video_id,)):
+        raise NotForAudience(f"no video {video_id!r} of this creator")
+    return studio.panel(VideoLikers(studio.creator_id, video_id))
+
+
+@dataclass
+class _Pending:
+    """A section's tasks, submitted: its value once they are read, and the tasks whose
+    withheld notes it joins, in display order (a section may add tasks as it reads)."""
+
+    tasks: list[Task]
+    assemble: Any  # () -> the section's value
+
+    def result(self) -> Any:
+        return self.assemble()
+
+    @property
+    def withheld(self) -> list[Withheld]:
+        return [w for task in self.tasks for w in task.withheld]
+
+
+def _overview_section(panels: Panels, compare: bool) -> _Pending:
+    studio, period = panels.studio, panels.period
+    overview = panels.submit(
+        lambda run: run.all(
+            summary=run.query(OVERVIEW_METRICS, compare=compare),
+            daily=run.query(DAILY_METRICS, ("day",)),
+            sources=run.query(
+                ("plays", "views"), ("source",), order_by=(("plays", "desc"), ("source", "asc"))
+            ),
         )
-        audience = panels.submit(
-            lambda run: run.all(
-                **{dim: run.query(("reach", "views"), (dim,)) for dim in AUDIENCE_DIMENSIONS}
-            )
+    )
+    audience = panels.submit(
+        lambda run: run.all(
+            **{dim: run.query(("reach", "views"), (dim,)) for dim in AUDIENCE_DIMENSIONS}
         )
-        followers = panels.submit(lambda run: _followers(run, period))
-        # The follower panels over per-follower rollups are tasks of their own, so the two
-        # threads share the followers' reads evenly.
-        activity = panels.submit(
-            lambda run: _noted(run, run.panel(FollowerActivity(studio.creator_id, period)))
-        )
-        watched = panels.submit(
-            lambda run: _noted(run, run.panel(FollowersWatched(studio.creator_id, period)))
-        )
-        video_rows, details = videos.result()
-        for video, panel in zip(video_rows, details, strict=False):
-            video.detail = _gathered(panel)
+    )
+
+    def assemble() -> Overview:
         read = overview.result()
         summary = read["summary"]
-        overview_panel = Overview(
+        panel = Overview(
             totals=summary.totals,
             previous=summary.comparison,
             change=_change(summary.totals, summary.comparison),
@@ -256,17 +368,44 @@ def build_dashboard(
             audience={dim: _breakdown(r) for dim, r in audience.result().items()},
             traffic_sources=read["sources"].rows,
         )
-        followers_panel = Followers(*followers.result(), activity.result(), watched.result())
-    notes = period_notes(studio, period, compare)
-    if studio.first is not None and studio.first > period.previous().start:
-        # Changes against a period the data does not fully cover would mislead.
-        overview_panel.change = {k: None for k in overview_panel.change}
-    details_tasks = [t for d in details for t in d.values()]
-    order = [overview, audience, videos, *details_tasks, followers, activity, watched]
-    withheld = _once([w for task in order for w in task.withheld])
-    return Dashboard(
-        studio.creator_id, period, overview_panel, video_rows, followers_panel, withheld, notes
+        if studio.first is not None and studio.first > period.previous().start:
+            # Changes against a period the data does not fully cover would mislead.
+            panel.change = {k: None for k in panel.change}
+        return panel
+
+    return _Pending([overview, audience], assemble)
+
+
+def _videos_section(panels: Panels, top: int, detailed: int, only: str | None = None) -> _Pending:
+    videos = panels.submit(lambda run: _video_list(panels, run, top, detailed, only))
+    tasks = [videos]
+
+    def assemble() -> list[Video]:
+        video_rows, details = videos.result()
+        for video, panel in zip(video_rows, details, strict=False):
+            video.detail = _gathered(panel)
+        tasks.extend(t for d in details for t in d.values())
+        return video_rows
+
+    return _Pending(tasks, assemble)
+
+
+def _followers_section(panels: Panels) -> _Pending:
+    studio, period = panels.studio, panels.period
+    followers = panels.submit(lambda run: _followers(run, period))
+    # The follower panels over per-follower rollups are tasks of their own, so the two
+    # threads share the followers' reads evenly.
+    activity = panels.submit(
+        lambda run: _noted(run, run.panel(FollowerActivity(studio.creator_id, period)))
     )
+    watched = panels.submit(
+        lambda run: _noted(run, run.panel(FollowersWatched(studio.creator_id, period)))
+    )
+
+    def assemble() -> Followers:
+        return Followers(*followers.result(), activity.result(), watched.result())
+
+    return _Pending([followers, activity, watched], assemble)
 
 
 def period_notes(studio: Studio, period: Period, compare: bool) -> list[str]:
@@ -298,14 +437,24 @@ def _gathered(panel: dict[str, Any]) -> VideoDetail:
     )
 
 
-def _video_list(panels: Panels, run: Runner, top: int, detailed: int):
+def _video_list(panels: Panels, run: Runner, top: int, detailed: int, only: str | None = None):
     """The top videos with what the creator wrote about them, and the detail panels of
-    the first `detailed` of them, queued as tasks of their own."""
-    rows = run(
-        VIDEO_METRICS, ("video",), order_by=(("views", "desc"), ("video", "asc")), limit=top
-    ).rows
+    the first `detailed` of them, queued as tasks of their own; with `only`, that one of
+    the creator's videos (a video of anyone else is not found)."""
+    creator = run.studio.creator_id
+    if only is not None:
+        meta = run.panel(VideoMeta(creator, (only,))).videos
+        if only not in meta:
+            raise NotForAudience(f"no video {only!r} of this creator")
+        # The video's totals are its row of the list (a row per video, over the same
+        # rollups); a zero row when it had no plays in the period.
+        rows = [{"video": only, **run(VIDEO_METRICS, (), (Filter("video", "is", (only,)),)).totals}]
+    else:
+        rows = run(
+            VIDEO_METRICS, ("video",), order_by=(("views", "desc"), ("video", "asc")), limit=top
+        ).rows
     ids = tuple(str(r["video"]) for r in rows)
-    meta = run.panel(VideoMeta(run.studio.creator_id, ids)).videos
+    meta = run.panel(VideoMeta(creator, ids)).videos
     videos = [
         Video(v, {k: x for k, x in r.items() if k != "video"}, meta.get(v, {}))
         for v, r in zip(ids, rows, strict=True)
@@ -325,10 +474,13 @@ def _video_detail(panels: Panels, video_id: str) -> dict[str, Any]:
         read = run.all(
             totals=run.query(VIDEO_DETAIL_METRICS, (), only),
             traffic_sources=run.query(
-                ("plays", "views"), ("source",), only, order_by=(("plays", "desc"),)
+                ("plays", "views"),
+                ("source",),
+                only,
+                order_by=(("plays", "desc"), ("source", "asc")),
             ),
             share_channels=run.query(
-                ("shares",), ("channel",), only, order_by=(("shares", "desc"),)
+                ("shares",), ("channel",), only, order_by=(("shares", "desc"), ("channel", "asc"))
             ),
         )
         return {

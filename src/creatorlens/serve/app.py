@@ -1,0 +1,148 @@
+"""The HTTP service as one ASGI app: the collector, the creator API and operations, on a
+store this process holds open (DuckDB lets one process write a store file)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from creatorlens import __version__
+from creatorlens.load import open_for_writing
+from creatorlens.privacy import PrivacyPolicy, load_policy
+from creatorlens.serve import collector, creator_api, errors, operations
+from creatorlens.serve.auth import Credentials, RateLimiter
+from creatorlens.serve.operations import Metrics, RequestLog
+from creatorlens.serve.writer import Writer
+
+log = logging.getLogger("creatorlens.serve")
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """How the service runs: its store and the limits it holds requests to."""
+
+    db: Path
+    keys: Path | None = None
+    policy: Path | None = None
+    max_body_bytes: int = 16 * 1024 * 1024  # on the wire and once gunzipped
+    max_records: int = 100_000  # records in one request
+    ingest_rate: float = 1_000.0  # requests a second per ingest key (bursts of twice that)
+    creator_rate: float = 50.0  # requests a second per creator token (bursts of twice that)
+    refresh_every: float = 1.0  # seconds between rollup refreshes while events arrive
+    group_records: int = 50_000  # records of waiting requests stored in one transaction
+
+
+class Service:
+    """What the endpoints share: the open store, its writer, the tokens, the limits."""
+
+    def __init__(self, config: ServiceConfig):
+        self.config = config
+        self.policy: PrivacyPolicy = load_policy(config.policy)
+        self.credentials = Credentials(config.db)
+        self.ingest_limiter = RateLimiter(config.ingest_rate, 2 * config.ingest_rate)
+        self.creator_limiter = RateLimiter(config.creator_rate, 2 * config.creator_rate)
+        self.metrics = Metrics()
+        self.store: Any = None
+        self.writer: Writer | None = None
+
+    def open(self) -> None:
+        """Open the store (a store held by another process, or a wrong key file, is a
+        `UserError` here, before anything listens)."""
+        if self.store is None:
+            self.store = open_for_writing(
+                self.config.db,
+                keys=self.config.keys,
+                view_threshold_ms=self.policy.view_threshold_ms,
+            )
+
+    def start(self) -> None:
+        self.open()
+        self.writer = Writer(
+            self.store,
+            refresh_every=self.config.refresh_every,
+            group_records=self.config.group_records,
+            on_stored=self.metrics.stored,
+            on_refreshed=self.metrics.refresh.observe,
+        )
+        self.writer.start()
+        log.info("store open", extra={"fields": {"db": str(self.config.db)}})
+
+    def stop(self) -> None:
+        if self.writer is not None:
+            self.writer.stop()
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+
+DESCRIPTION = """Privacy-first creator analytics over HTTP.
+
+* **Collector** (`/v1/events`, `/v1/accounts`, `/v1/videos`, an ingest key): records as a
+  JSON array or NDJSON, optionally gzip; validated, pseudonymized, stored exactly once.
+* **Creator API** (a creator token): the sections of a creator's dashboard and the query
+  model, every number through the privacy layer.
+* **Operations**: `/healthz`, `/readyz`, `/v1/status`, `/metrics`.
+
+Every error is a 4xx with `{"error": {"code", "field", "message"}}`.
+"""
+
+
+def create_app(config: ServiceConfig | None = None, *, service: Service | None = None) -> FastAPI:
+    """The app (on a service already opened, if given); with neither it serves nothing but
+    describes itself (`openapi()`)."""
+    if service is None and config is not None:
+        service = Service(config)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if service is not None:
+            service.start()
+        try:
+            yield
+        finally:
+            if service is not None:
+                service.stop()
+
+    app = FastAPI(
+        title="creatorlens",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.service = service
+    errors.install(app)
+    app.include_router(collector.router)
+    app.include_router(creator_api.router)
+    app.include_router(operations.router)
+    app.add_middleware(RequestLog)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, without the validation-error schema it adds by default: the
+    service answers bad input with its own error body, which each operation declares."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                operation.get("responses", {}).pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(name, None)
+        app.openapi_schema = schema
+    return app.openapi_schema
