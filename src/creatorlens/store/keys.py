@@ -151,13 +151,19 @@ class KeyRing:
             ],
             "noise_secret": self.noise.hex() if self.noise else None,
         }
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(body, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        write_private_json(self.path, body)
+
+
+def write_private_json(path: Path, body: object) -> None:
+    """Write `body` as JSON to `path`, readable by its owner only, whole or not at all (a
+    temporary file synced, then renamed over the old one)."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(body, f, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def _now() -> str:

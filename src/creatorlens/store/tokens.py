@@ -16,13 +16,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from creatorlens.errors import UserError
+from creatorlens.store.keys import write_private_json
 
 INGEST = "ingest"
 CREATOR = "creator"
@@ -157,13 +157,7 @@ class TokenBook:
 
     def _save(self) -> None:
         body = {"tokens": [_stored(t) for t in self.tokens]}
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(body, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        write_private_json(self.path, body)
 
 
 def parse_duration(text: str) -> timedelta:
