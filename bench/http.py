@@ -2,12 +2,14 @@
 answers meanwhile, against the same events through `creatorlens ingest` + refresh.
 
     .venv/bin/python bench/http.py [--events 10000000] [--seconds 60] [--batch 1000]
-                                   [--senders 2] [--workdir DIR] [--keep]
+                                   [--senders 16] [--workdir DIR] [--keep]
 
 The stored platform is `bench/query.py`'s cached store of `--events` events (generated and
-ingested once, under `--workdir`). The load is another platform generated with the same
-sizes and the next seed (its videos replace the stored ones of the same id, its events are
-new and played by the stored accounts), cached too: enough events for `--seconds` at the
+ingested once, under `--workdir`). The load is what a collector receives as it happens: the
+stored platform's last day again, live. It is another platform generated with the same
+creators and viewers and the next seed over one day, the stored window's last (2026-10-31),
+its videos renamed (`L` before each id) so that they are new videos of the stored creators,
+its events played by the stored accounts; cached too: enough events for `--seconds` at the
 100,000 events/s goal.
 
 In this run, each on a fresh copy of the stored platform:
@@ -49,6 +51,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import httpx
+import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -88,7 +91,7 @@ def stored_platform(args: argparse.Namespace, bar: Progress) -> Path:
 def load_platform(args: argparse.Namespace, bar: Progress):
     """The load: the stored platform's sizes, the next seed, enough events for the run."""
     n = int(GOAL_EVENTS_PER_S * args.seconds * 1.1)
-    home = args.workdir / f"http-load-{n}-s{args.seed + 1}-d{args.days}"
+    home = args.workdir / f"http-load-{n}-s{args.seed + 1}-live"
     task = bar.add_task("load: generate", total=None)
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -101,13 +104,32 @@ def load_platform(args: argparse.Namespace, bar: Progress):
             events=n,
             creators=max(200, args.events // 5_000),
             viewers=max(20_000, args.events // 40),
-            days=args.days,
+            days=1,  # the window's last day: the generator's window ends where the store's does
             seed=args.seed + 1,
             progress=progress,
         )
+        bar.update(task, description="load: new video ids")
+        for path in files[1:]:
+            rename_videos(path)
         (home / "DONE").write_text("ok\n")
     bar.update(task, description="load: generated", completed=1, total=1)
     return files
+
+
+def rename_videos(path: Path) -> None:
+    """Rewrite the file with `L` before every video id: the load's videos are new ones (a
+    video of a stored id would replace the stored one, its duration and post time with it)."""
+    decoder, encoder = msgspec.json.Decoder(), msgspec.json.Encoder()
+    renamed = path.with_name(path.name + ".renamed")
+    with path.open("rb") as f, renamed.open("wb") as out:
+        for line in f:
+            if not line.strip():
+                continue
+            record = decoder.decode(line)
+            if record.get("video_id"):
+                record["video_id"] = "L" + record["video_id"]
+            out.write(encoder.encode(record) + b"\n")
+    renamed.replace(path)
 
 
 def fresh_copy(db: Path, where: Path) -> Path:
@@ -202,6 +224,7 @@ class Load:
     accepted_at: list[tuple[float, int]] = field(default_factory=list)  # (wall time, n)
     request_s: list[float] = field(default_factory=list)
     statuses: list[tuple[float, float | None]] = field(default_factory=list)
+    refresh_s: list[float] = field(default_factory=list)  # the server's refreshes, as polled
     overview_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     duplicates: int = 0
@@ -248,6 +271,9 @@ def status_poller(url: str, stop: threading.Event, load: Load) -> None:
             as_of = s["rollups_as_of"]
             at = datetime.fromisoformat(as_of).timestamp() if as_of else None
             load.statuses.append((time.time(), at))
+            last = s.get("last_refresh_seconds")
+            if last is not None and (not load.refresh_s or load.refresh_s[-1] != last):
+                load.refresh_s.append(last)
             stop.wait(0.1)
 
 
@@ -283,6 +309,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def run_service(args, db: Path, files: list[Path], creator: str, bar: Progress) -> dict:
+    videos, events = files
     log = db.with_name("server.log")
     key = cli("tokens", "create", "--db", str(db), "--ingest", "--name", "bench").split()[-1]
     token = cli("tokens", "create", "--db", str(db), "--creator", creator).split()[-1]
@@ -292,9 +319,9 @@ def run_service(args, db: Path, files: list[Path], creator: str, bar: Progress) 
         task = bar.add_task("service: videos", total=None)
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"},
                           timeout=300) as c:  # fmt: skip
-            post_all(c, "videos", bodies(files[1], 10_000), load)
+            post_all(c, "videos", bodies(videos, 10_000), load)
         bar.update(task, completed=1, total=1)
-        queue = bodies(files[1], args.batch)
+        queue = bodies(events, args.batch)
         queue.reverse()  # popped from the end: the file's order
         n_bodies = len(queue)
         task = bar.add_task("service: events under load", total=n_bodies)
@@ -352,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--batch", type=int, default=1_000)
-    parser.add_argument("--senders", type=int, default=2)
+    parser.add_argument("--senders", type=int, default=16)  # app servers posting at once
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--days", type=int, default=56)
     parser.add_argument("--workdir", type=Path, default=HERE / "out")
@@ -397,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     table.add_row("freshness p50 / p95 / max (s)", f"{pct(fresh, .5):.2f} / "
                   f"{pct(fresh, .95):.2f} / {max(fresh, default=float('nan')):.2f}",
                   f"p95 <= {GOAL_FRESH_P95_S:.0f}")  # fmt: skip
+    table.add_row("server refresh p50 / max (s)", f"{pct(load.refresh_s, .5):.2f} / "
+                  f"{max(load.refresh_s, default=float('nan')):.2f}", "")  # fmt: skip
     table.add_row(
         "overview requests/s under load",
         f"{len(overview) / service['seconds']:.1f}" if service["seconds"] else "-",

@@ -439,9 +439,10 @@ def _viewer_days(
 
     A changed day changes the links of the viewers whose days on it changed (a property
     or value they had there and no longer have, or the other way round), and of no one
-    else: only their rows are recomputed, over their whole history with the creator
-    (every row, when `first` is None). The counts change by the difference between those
-    viewers' old and new rows.
+    else: only their rows are recomputed, from the first recomputed day on (every row, when
+    `first` is None; their earlier rows keep their links, and the latest of them links the
+    first recomputed day). The counts change by the difference between those viewers' old
+    and new rows.
     """
     for table in (VIEWER_DAYS, VIEWER_DAY_COUNTS):
         summary.rows[table] = 0
@@ -456,18 +457,23 @@ def _viewer_days(
             _report(progress, VIEWER_DAYS, i + 1, len(ranges))
         return
     for i, (lo, hi) in enumerate(ranges):
-        bound = {"lo": lo, "hi": hi}
-        con.execute(_AFFECTED_VIEWERS, bound)
+        bound = {"lo": lo, "hi": hi, "first": first}
+        con.execute(_AFFECTED_VIEWERS, {"lo": lo, "hi": hi})
         con.execute(f"CREATE OR REPLACE TEMP TABLE viewer_days_before AS {_OF_AFFECTED}", bound)
-        con.execute(f"DELETE FROM {VIEWER_DAYS} WHERE {_IN_RANGE_AND_AFFECTED}", bound)
-        select = render_viewer_days(where=_IN_RANGE_AND_AFFECTED)
+        con.execute(f"DELETE FROM {VIEWER_DAYS} WHERE {_FROM_FIRST_OF_AFFECTED}", bound)
+        # Their days before the first recomputed one are kept: the latest of them links
+        # the first recomputed day to it.
+        days = render_viewer_days(
+            where=_FROM_FIRST_OF_AFFECTED, prior=_IN_RANGE_AND_AFFECTED + " AND local_date < $first"
+        )
+        select = f"SELECT * FROM ({days}) WHERE local_date >= $first"
         summary.rows[VIEWER_DAYS] += _insert(con, VIEWER_DAYS, select, bound)
-        con.execute(_COUNT_CHANGES, bound)
-        con.execute(_NEW_COUNTS, bound)
+        con.execute(_COUNT_CHANGES, parameters_of(_COUNT_CHANGES, bound))
+        con.execute(_NEW_COUNTS, parameters_of(_NEW_COUNTS, bound))
         con.execute(
             f"DELETE FROM {VIEWER_DAY_COUNTS} c USING count_changes d "
             f"WHERE c.creator_id >= $lo AND c.creator_id <= $hi AND {_SAME_COUNT_KEY}",
-            bound,
+            {"lo": lo, "hi": hi},
         )
         summary.rows[VIEWER_DAY_COUNTS] += _insert(
             con, VIEWER_DAY_COUNTS, "SELECT * FROM new_counts WHERE viewers > 0", bound
@@ -498,7 +504,9 @@ _AFFECTED = "SELECT creator_id, viewer_pid FROM affected_viewers"
 _IN_RANGE_AND_AFFECTED = (
     f"creator_id >= $lo AND creator_id <= $hi AND (creator_id, viewer_pid) IN ({_AFFECTED})"
 )
-_OF_AFFECTED = f"SELECT * FROM {VIEWER_DAYS} WHERE {_IN_RANGE_AND_AFFECTED}"
+# Rows before the first recomputed day keep their links: only the rest are recomputed.
+_FROM_FIRST_OF_AFFECTED = _IN_RANGE_AND_AFFECTED + " AND local_date >= $first"
+_OF_AFFECTED = f"SELECT * FROM {VIEWER_DAYS} WHERE {_FROM_FIRST_OF_AFFECTED}"
 _COUNT_KEY = ("creator_id", "property", "value", "local_date", "prev_date")
 _SAME_COUNT_KEY = " AND ".join(f"c.{k} IS NOT DISTINCT FROM d.{k}" for k in _COUNT_KEY)
 # The change of each count: the affected viewers' new rows minus their old ones.
