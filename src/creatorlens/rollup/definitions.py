@@ -576,15 +576,20 @@ def render_viewer_day_rows(
 
 
 def render_viewer_days(
-    dialect: str | Dialect = "duckdb", *, where: str = "true", prior: str | None = None
+    dialect: str | Dialect = "duckdb",
+    *,
+    where: str = "true",
+    prior: str | None = None,
+    source: str = "rollup_audience_daily",
 ) -> str:
-    """The SELECT computing viewer days from `rollup_audience_daily` rows meeting `where`.
+    """The SELECT computing viewer days from `rollup_audience_daily` rows (or `source`, a
+    part of it) meeting `where`.
 
     With `prior`, the viewers' latest days among the `rollup_viewer_days` rows meeting it
     join the input, so the first recomputed day of each viewer links to the day before it
     that was kept; without, the input must hold every earlier day of the viewers it has.
     """
-    days = render_viewer_day_rows(dialect, where=where)
+    days = render_viewer_day_rows(dialect, where=where, source=source)
     if prior is not None:
         days += f"""
     UNION

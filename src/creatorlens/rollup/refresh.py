@@ -257,6 +257,8 @@ _TEMP_TABLES = (
     "viewer_days_before",
     "count_changes",
     "new_counts",
+    "new_viewers",
+    "affected_audience",
 )
 
 
@@ -434,6 +436,8 @@ def _viewer_days(
     first: date | None,
     summary: RefreshSummary,
     progress: Progress | None,
+    *,
+    only_new: bool = False,
 ) -> None:
     """Recompute viewer days, and their counts, from the audience rollup just refreshed.
 
@@ -442,7 +446,9 @@ def _viewer_days(
     else: only their rows are recomputed, from the first recomputed day on (every row, when
     `first` is None; their earlier rows keep their links, and the latest of them links the
     first recomputed day). The counts change by the difference between those viewers' old
-    and new rows.
+    and new rows. With `only_new` (the days were dirtied by new events only, see
+    `_find_dirty_keys`), only the new plays' viewers (`new_viewers`) are looked at: no
+    other viewer's plays changed.
     """
     for table in (VIEWER_DAYS, VIEWER_DAY_COUNTS):
         summary.rows[table] = 0
@@ -458,13 +464,20 @@ def _viewer_days(
         return
     for i, (lo, hi) in enumerate(ranges):
         bound = {"lo": lo, "hi": hi, "first": first}
-        con.execute(_AFFECTED_VIEWERS, {"lo": lo, "hi": hi})
+        con.execute(_affected_viewers(only_new), {"lo": lo, "hi": hi})
         con.execute(f"CREATE OR REPLACE TEMP TABLE viewer_days_before AS {_OF_AFFECTED}", bound)
         con.execute(f"DELETE FROM {VIEWER_DAYS} WHERE {_FROM_FIRST_OF_AFFECTED}", bound)
         # Their days before the first recomputed one are kept: the latest of them links
         # the first recomputed day to it.
+        # Their audience rows read once, not once per viewer property.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE affected_audience AS "
+            f"SELECT * FROM rollup_audience_daily WHERE {_FROM_FIRST_OF_AFFECTED}",
+            bound,
+        )
         days = render_viewer_days(
-            where=_FROM_FIRST_OF_AFFECTED, prior=_IN_RANGE_AND_AFFECTED + " AND local_date < $first"
+            source="affected_audience",
+            prior=_IN_RANGE_AND_AFFECTED + " AND local_date < $first",
         )
         select = f"SELECT * FROM ({days}) WHERE local_date >= $first"
         summary.rows[VIEWER_DAYS] += _insert(con, VIEWER_DAYS, select, bound)
@@ -489,16 +502,32 @@ _ON_REFRESHED_DAYS = (
     " AND (creator_id, local_date) IN (SELECT creator_id, local_date FROM refresh_days)"
 )
 _DAY_ROW = "creator_id, property, value, viewer_pid, local_date"
-_AFFECTED_VIEWERS = f"""
+_AFFECTED_VIEWERS = """
 CREATE OR REPLACE TEMP TABLE affected_viewers AS
-WITH audience AS MATERIALIZED (SELECT * FROM rollup_audience_daily WHERE {_ON_REFRESHED_DAYS}),
-now AS ({render_viewer_day_rows(source="audience")}),
-before AS (SELECT {_DAY_ROW} FROM {VIEWER_DAYS} WHERE {_ON_REFRESHED_DAYS})
+WITH audience AS MATERIALIZED (SELECT * FROM rollup_audience_daily WHERE {on_days}),
+now AS ({now}),
+before AS (SELECT {row} FROM {viewer_days} WHERE {on_days})
 SELECT DISTINCT creator_id, viewer_pid
 FROM ((SELECT * FROM now EXCEPT SELECT * FROM before)
       UNION ALL
       (SELECT * FROM before EXCEPT SELECT * FROM now))
 """
+# When only new plays dirtied the days, only their viewers' days can have changed.
+_OF_NEW_VIEWERS = (
+    " AND (creator_id, viewer_pid) IN (SELECT creator_id, viewer_pid FROM new_viewers)"
+)
+
+
+def _affected_viewers(only_new: bool) -> str:
+    on_days = _ON_REFRESHED_DAYS + (_OF_NEW_VIEWERS if only_new else "")
+    return _AFFECTED_VIEWERS.format(
+        on_days=on_days,
+        now=render_viewer_day_rows(source="audience"),
+        row=_DAY_ROW,
+        viewer_days=VIEWER_DAYS,
+    )
+
+
 _AFFECTED = "SELECT creator_id, viewer_pid FROM affected_viewers"
 # The creator range first: the tables are ordered by creator, so its zone maps skip the rest.
 _IN_RANGE_AND_AFFECTED = (
@@ -624,7 +653,7 @@ def _refresh(
         "SELECT count(*) FROM events WHERE ingested_at > $watermark OR $watermark IS NULL",
         {"watermark": watermark},
     ).fetchone()[0]
-    _find_dirty_keys(con, watermark)
+    only_new = _find_dirty_keys(con, watermark)
     summary.creators = con.execute("SELECT count(*) FROM refresh_creators").fetchone()[0]
     summary.days = con.execute("SELECT count(*) FROM refresh_days").fetchone()[0]
     watch_days = con.execute("SELECT count(*) FROM refresh_watch_days").fetchone()[0]
@@ -655,7 +684,7 @@ def _refresh(
         bounds = _day_bounds(first, last)
         ranges = _creator_ranges(con, _near_days(), bounds)
         _compute(con, ranges, "refresh_days", bounds, view_threshold_ms, summary, progress)
-        _viewer_days(con, ranges, first, summary, progress)
+        _viewer_days(con, ranges, first, summary, progress, only_new=only_new)
     if watch_days:
         first, last = con.execute(
             "SELECT min(local_date), max(local_date) FROM refresh_watch_days"
@@ -689,10 +718,13 @@ def _refresh(
     return summary
 
 
-def _find_dirty_keys(con: duckdb.DuckDBPyConnection, watermark: datetime | None) -> None:
+def _find_dirty_keys(con: duckdb.DuckDBPyConnection, watermark: datetime | None) -> bool:
     """Fill `refresh_creators` and `refresh_days`: every key to recompute, the days of
-    whole creators included. Also records the video durations now in force."""
+    whole creators included. Also records the video durations now in force. Whether only
+    new events dirtied the keys (no creator recomputed whole, no video resized); then
+    `new_viewers` holds the (creator, viewer) pairs of the new plays."""
     con.execute(_DIRTY_CREATORS)
+    only_new = watermark is not None
     if watermark is None:
         new_days = _days_of("true")
     else:
@@ -704,11 +736,13 @@ def _find_dirty_keys(con: duckdb.DuckDBPyConnection, watermark: datetime | None)
     # Whole creators: every day they have events on in their current time zone. Their rows
     # on days that no longer exist are deleted by creator.
     if con.execute("SELECT count(*) FROM refresh_creators").fetchone()[0]:
+        only_new = False
         con.execute(
             "INSERT INTO refresh_days\n"
             + _days_of("e.creator_id IN (SELECT creator_id FROM refresh_creators)")
         )
     if con.execute(_RESIZED_VIDEOS).fetchall():
+        only_new = False
         con.execute(
             "INSERT INTO refresh_days\n"
             + _days_of(f"e.type IN ('view', 'like') AND e.video_id IN ({_RESIZED_VIDEOS})")
@@ -727,6 +761,15 @@ def _find_dirty_keys(con: duckdb.DuckDBPyConnection, watermark: datetime | None)
         """
     )
     con.execute("CREATE OR REPLACE TEMP TABLE refresh_days AS SELECT DISTINCT * FROM refresh_days")
+    if only_new:
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE new_viewers AS
+            SELECT DISTINCT creator_id, viewer_pid FROM events
+            WHERE ingested_at > $watermark AND type = 'view' AND viewer_pid IS NOT NULL
+            """,
+            {"watermark": watermark},
+        )
     # The followed creators' days: quarter hours ingest recorded, and every day of the
     # creators recomputed whole.
     con.execute(
@@ -737,6 +780,7 @@ def _find_dirty_keys(con: duckdb.DuckDBPyConnection, watermark: datetime | None)
             "follower_plays",
         )
     )
+    return only_new
 
 
 def _days_of(events_filter: str, input: str = "events") -> str:
