@@ -19,6 +19,8 @@ FLOORS = {
     "importers": 3,
     "rollup": 3,
     "load": 3,
+    # The event lake writes from the store and runs the rollups' Spark rendering over it.
+    "lake": 3,
     "query": 4,
     "privacy": 5,
     "studio": 6,

@@ -48,6 +48,9 @@ DbOption = Annotated[Path, typer.Option("--db", help="The store file (DuckDB).")
 KeysOption = Annotated[
     Path | None, typer.Option("--keys", help="Pseudonym key file (default: <db>.keys).")
 ]
+LakeOption = Annotated[
+    Path | None, typer.Option("--lake", help="The event lake: a folder of Delta tables.")
+]
 
 
 @contextmanager
@@ -173,7 +176,10 @@ def ingest(
     paths: Annotated[
         list[Path], typer.Argument(help="NDJSON, CSV or Parquet files, or directories of them.")
     ],
-    db: DbOption,
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="The store file (DuckDB); with --lake, its ingest state."),
+    ] = None,
     keys: KeysOption = None,
     entity: Annotated[
         str | None, typer.Option(help="accounts, videos or events (default: detect).")
@@ -182,8 +188,15 @@ def ingest(
     rollups: Annotated[
         bool, typer.Option(help="Refresh the rollups afterwards (dashboards read them).")
     ] = True,
+    lake: LakeOption = None,
 ) -> None:
-    """Validate, pseudonymize and store platform files, exactly once."""
+    """Validate, pseudonymize and store platform files, exactly once (with --lake, into
+    the event lake too)."""
+    if lake is not None:
+        _ingest_to_lake(db, paths, lake, keys, entity, batch_rows)
+        return
+    if db is None:
+        raise UserError("give --db (the store file), or --lake")
     _print_ingest_summary(_ingest_with_progress(db, paths, keys, entity, batch_rows, rollups))
 
 
@@ -342,34 +355,24 @@ def insights(
     policy: Annotated[Path | None, typer.Option(help="Privacy policy TOML.")] = None,
     keys: KeysOption = None,
 ) -> None:
-    """What a creator acts on: the best times to post (more insights to come, issue 18)."""
+    """What a creator acts on: best times, what works, trending, sentiment, virality,
+    the niche benchmark and the creator fund (issue 18)."""
     _insights(db, creator, period, as_json, policy, keys)
 
 
-def _insights(db, creator, period, as_json, policy, keys) -> None:
+def _insights(db, creator, period, as_json, policy, keys, short: bool = False) -> None:
     import json
 
-    from creatorlens.insights import best_times, creator_fund
+    from creatorlens.insights import creator_insights
+    from creatorlens.report.terminal import render_insights
     from creatorlens.studio import open_studio
 
     with open_studio(db, creator, policy=policy, keys=keys) as studio:
-        found = best_times(studio, studio.period(period))
-        fund = creator_fund(studio)
+        found = creator_insights(studio, studio.period(period))
     if as_json:
-        out = {"best_times": found.to_json(), "creator_fund": fund.to_json()}
-        print(json.dumps(out, indent=2, default=str))
+        print(json.dumps(found.to_json(), indent=2, default=str))
         return
-    console.print(f"[b]Best times to post[/b] ({found.timezone})")
-    if found.note:
-        console.print(f"  {found.note}")
-    for slot in found.slots:
-        console.print(f"  {slot.label}: {slot.followers:,} followers, {slot.plays:,} plays")
-    console.print("[b]Creator fund[/b]")
-    for line in fund.missing or ["follower and view rules met"]:
-        console.print(f"  {line}")
-    console.print(f"  not checked: {', '.join(fund.not_checked)}")
-    if fund.monthly_usd:
-        console.print(f"  estimate: {fund.monthly_usd[0]:.2f}-{fund.monthly_usd[1]:.2f} USD/month")
+    render_insights(found, console, short=short)
 
 
 @app.command()
@@ -449,6 +452,9 @@ def demo(
     if cards:
         console.print(f"\n[b]Report for the top creator, {cards[0].creator_id}[/b]")
         _report(db, cards[0].creator_id, "28d", None, None, True, False, None, None)
+        console.print(f"\n[b]Insights for {cards[0].creator_id}[/b]")
+        _insights(db, cards[0].creator_id, "28d", False, None, None, short=True)
+        _demo_live(db, [c.creator_id for c in cards])
     _next_steps(db, cards[0].creator_id if cards else None)
     if serve if serve is not None else sys.stdout.isatty():
         _demo_serve(db, cards[0].creator_id if cards else None, host, port)
@@ -472,6 +478,8 @@ def _demo_serve(db: Path, creator: str | None, host: str, port: int) -> None:
             "creator", creator_id=creator, name="demo", expires_in=timedelta(days=30)
         )
         print(f"creator token for {creator} (valid 30 days):\n  {secret}")
+        # In the fragment, which the browser never sends: the page posts it to sign in.
+        print(f"  dashboard, signed in: {address}/signin#token={secret}")
         print(
             f"  curl -H 'Authorization: Bearer {secret}' "
             f"'{address}/v1/creators/{creator}/overview?period=7d'"
@@ -527,9 +535,10 @@ def serve(
         group_records=group_records,
     )
     if policy is not None:
-        from creatorlens.privacy import load_policy
+        from creatorlens.privacy import load_dp_policy, load_policy
 
         load_policy(policy)  # a bad policy is one line here, not a failed start
+        load_dp_policy(policy)  # and so is a bad [apps] table (docs/apps.md)
     run(config, host=host, port=port)
 
 
@@ -616,6 +625,186 @@ def tokens_revoke(
     console.print(f"token {token.token_id} revoked at {token.revoked_at.isoformat()}")
 
 
+# --- apps: third-party apps of the HTTP service (creatorlens.apps, docs/apps.md) -------------
+
+apps_app = typer.Typer(
+    help="Third-party apps of the HTTP service: create, list, revoke.", no_args_is_help=True
+)
+app.add_typer(apps_app, name="apps")
+
+
+@apps_app.command("create")
+def apps_create(
+    db: DbOption,
+    name: Annotated[str, typer.Option("--name", help="The app's name, shown on consent.")],
+    redirect: Annotated[
+        list[str], typer.Option("--redirect", help="A redirect URL it may use (repeatable).")
+    ],
+) -> None:
+    """Register an app; its client id is printed, and its secret once, as the last line."""
+    from creatorlens.load import app_book
+
+    if not db.is_file():
+        raise UserError(f"{db}: no such store")
+    registered, secret = app_book(db).create(name, redirect)
+    print(f"created app {registered.name!r}")
+    print(f"client_id: {registered.client_id}")
+    print(f"redirect: {', '.join(registered.redirect_uris)}")
+    print("the client secret below is shown once and stored only as a hash:")
+    print(secret)
+
+
+@apps_app.command("list")
+def apps_list(db: DbOption) -> None:
+    """List the registered apps (never their secrets) and their state."""
+    from creatorlens.load import app_book
+
+    book = app_book(db)
+    table = Table(title=f"Apps of {db}")
+    for col in ("client id", "name", "redirects", "created", "state"):
+        table.add_column(col)
+    for a in book.apps:
+        state = f"revoked {a.revoked_at.isoformat()}" if a.revoked_at else "active"
+        table.add_row(
+            a.client_id, a.name, " ".join(a.redirect_uris), a.created_at.isoformat(), state
+        )
+    console.print(table if book.apps else f"no apps for {db}")
+
+
+@apps_app.command("revoke")
+def apps_revoke(
+    client_id: Annotated[str, typer.Argument(help="The app's client id (see `apps list`).")],
+    db: DbOption,
+    creator: Annotated[
+        str | None, typer.Option("--creator", help="End only this creator's grant.")
+    ] = None,
+) -> None:
+    """Revoke an app (or one creator's grant to it): its tokens fail from the next request."""
+    from creatorlens.load import app_book
+
+    book = app_book(db)
+    if creator is not None:
+        ended = book.revoke_grant(client_id, creator)
+        console.print(f"grant of {creator} to {client_id} ended at {ended.at.isoformat()}")
+        return
+    revoked = book.revoke(client_id)
+    assert revoked.revoked_at is not None
+    console.print(f"app {revoked.client_id} revoked at {revoked.revoked_at.isoformat()}")
+
+
+# --- LIVE and notifications (issue 19) -------------------------------------------------------
+
+
+@app.command()
+def live(
+    db: DbOption,
+    creator: Annotated[str, typer.Option("--creator", help="The creator account id.")],
+    keys: KeysOption = None,
+    policy: Annotated[Path | None, typer.Option(help="Privacy policy TOML.")] = None,
+    every: Annotated[float, typer.Option(min=0.2, help="Seconds between updates.")] = 1.0,
+) -> None:
+    """A creator's LIVE as it runs (viewers, peak, the room), then its summary; ends by
+    itself once no LIVE runs."""
+    import time
+
+    from rich.live import Live
+
+    from creatorlens.live import live_view_of
+    from creatorlens.privacy import load_policy
+
+    rules = load_policy(policy)
+    view = live_view_of(db, creator, rules, keys=keys)
+    if view.running:
+        with Live(_live_table(view), console=console, refresh_per_second=4) as screen:
+            while view.running:
+                time.sleep(every)
+                view = live_view_of(db, creator, rules, keys=keys)
+                screen.update(_live_table(view))
+    view = live_view_of(db, creator, rules, keys=keys, expire=True)
+    if view.last is None:
+        console.print(f"{creator} has no LIVE yet")
+        return
+    console.print(_live_summary_table(view.last))
+
+
+def _live_table(view) -> Table:
+    table = Table(title=f"LIVE of {view.creator_id}")
+    for label in ("LIVE", "viewers now", "peak", "unique", "comments", "gifts", "value", "room"):
+        table.add_column(label, justify="left" if label in ("LIVE", "room") else "right")
+    for live in view.running:
+        shown = live.room[:8]
+        room = ", ".join(shown) + (f" and {len(live.room) - 8} more" if len(live.room) > 8 else "")
+        table.add_row(
+            live.live_id,
+            f"{live.viewers_now:,}",
+            f"{live.peak:,}",
+            f"{live.unique_viewers:,}",
+            f"{live.comments:,}",
+            f"{live.gifts:,}",
+            f"{live.gift_value:,.2f}",
+            room,
+        )
+    return table
+
+
+def _live_summary_table(summary) -> Table:
+    table = Table(title=f"LIVE {summary.live_id} summary ({summary.ended_by.replace('_', ' ')})")
+    table.add_column("")
+    table.add_column("", justify="right")
+    for label, value in (
+        ("started", f"{summary.started_at:%Y-%m-%d %H:%M} UTC"),
+        ("duration", f"{summary.duration_s / 60:,.1f} min"),
+        ("peak viewers", f"{summary.peak:,}"),
+        ("average viewers", f"{summary.average_viewers:,.2f}"),
+        ("unique viewers", f"{summary.unique_viewers:,}"),
+        ("new followers", f"{summary.new_followers:,}"),
+        ("comments", f"{summary.comments:,}"),
+        ("gifts", f"{summary.gifts:,} (value {summary.gift_value:,.2f})"),
+        ("viewers by minute", " ".join(str(v) for v in summary.curve[:30])),
+    ):
+        table.add_row(label, value)
+    return table
+
+
+def _demo_live(db: Path, creators: list[str]) -> None:
+    """The demo's LIVE: the last one of the first top creator who went LIVE (the rooms of
+    ended LIVEs are deleted on the way, as the policy's retention says)."""
+    from creatorlens.live import live_view_of
+    from creatorlens.privacy import load_policy
+
+    for creator in creators:
+        view = live_view_of(db, creator, load_policy(None), expire=True)
+        if view.last is not None:
+            console.print(f"\n[b]Last LIVE of {creator}[/b]")
+            console.print(_live_summary_table(view.last))
+            return
+
+
+@app.command()
+def notifications(
+    db: DbOption,
+    creator: Annotated[str, typer.Option("--creator", help="The creator account id.")],
+    keys: KeysOption = None,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="Notifications to show.")] = 20,
+    cursor: Annotated[str | None, typer.Option(help="next cursor of the page before")] = None,
+) -> None:
+    """A creator's notifications, newest first (likes named by the likers rule)."""
+    from creatorlens.notify import notifications_of
+
+    page = notifications_of(db, creator, cursor=cursor, limit=limit, keys=keys)
+    table = Table(title=f"Notifications of {creator} ({page.unread:,} unread)")
+    table.add_column("when (UTC)")
+    table.add_column("")
+    table.add_column("notification")
+    table.add_column("video")
+    for n in page.notifications:
+        mark = "●" if n.unread else ""
+        table.add_row(f"{n.at:%Y-%m-%d %H:%M}", mark, n.message, n.video_id or "")
+    console.print(table)
+    if page.next_cursor:
+        print(f"more: --cursor {page.next_cursor}")
+
+
 def _next_steps(db: Path, creator: str | None) -> None:
     """The commands to go on with, spelled with the path that works from here."""
     exe = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("creatorlens")
@@ -632,6 +821,148 @@ def _next_steps(db: Path, creator: str | None) -> None:
         ]
     for line in lines:
         console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
+
+
+# --- the event lake and Spark (creatorlens.lake, docs/scaling.md) ----------------------------
+
+
+def _ingest_to_lake(db, paths, lake, keys, entity, batch_rows) -> None:
+    from creatorlens.lake import ingest_to_lake
+
+    # The lake's own ingest state (event ids seen, pseudonym key, follows) by default.
+    db = db or lake / "_ingest" / "store.duckdb"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with _progress_bar() as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(source, done: int, total: int | None) -> None:
+            if source.name not in tasks:
+                label = f"ingest {source.entity:8} {source.path.name}"
+                tasks[source.name] = bar.add_task(label, total=total)
+            bar.update(tasks[source.name], completed=done, total=max(total or 0, done))
+
+        ingested, exported = ingest_to_lake(
+            db,
+            paths,
+            lake,
+            keys=keys,
+            entity=entity,
+            batch_rows=batch_rows,
+            progress=progress,
+            export_progress=_stage_progress(bar, "lake"),
+        )
+    _print_ingest_summary(ingested)
+    _print_export_summary(exported, lake)
+
+
+def _print_export_summary(summary, lake: Path) -> None:
+    console.print(
+        f"lake {lake}: {summary.mode}, {summary.events:,} events appended in "
+        f"{summary.commits} commits over {len(summary.dates)} dates; "
+        f"{summary.lake_events:,} events in the lake ({summary.seconds:.1f} s)"
+    )
+
+
+@app.command()
+def export(
+    db: DbOption,
+    lake: Annotated[Path, typer.Option("--lake", help="The event lake to write.")],
+    keys: KeysOption = None,
+    chunk_events: Annotated[int, typer.Option(min=1, hidden=True)] = 1_000_000,
+) -> None:
+    """Write a store's events to the event lake (Parquet by date, exactly once)."""
+    from creatorlens.lake import export_store, open_store_for_export
+
+    with open_store_for_export(db, keys) as store, _progress_bar() as bar:
+        summary = export_store(
+            store, lake, chunk_events=chunk_events, progress=_stage_progress(bar, "lake")
+        )
+    _print_export_summary(summary, lake)
+
+
+@app.command()
+def rollup(
+    engine: Annotated[str, typer.Option(help="duckdb (the store) or spark (the lake).")] = "duckdb",
+    db: Annotated[Path | None, typer.Option("--db", help="The store (engine duckdb).")] = None,
+    lake: Annotated[Path | None, typer.Option("--lake", help="The lake (engine spark).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where Spark writes the rollups.")
+    ] = None,
+    master: Annotated[
+        str | None, typer.Option(help="Spark master URL (default: local[2]).")
+    ] = None,
+    conf: Annotated[
+        list[str] | None, typer.Option("--conf", help="A Spark setting, KEY=VALUE.")
+    ] = None,
+    full: Annotated[bool, typer.Option(help="Recompute every day.")] = False,
+    policy: Annotated[
+        Path | None, typer.Option(help="Privacy policy TOML (its view_threshold_ms).")
+    ] = None,
+    keys: KeysOption = None,
+) -> None:
+    """Bring the rollups up to date: in the store (DuckDB), or from the lake on Spark."""
+    from creatorlens.privacy import load_policy
+
+    threshold = load_policy(policy).view_threshold_ms if policy else None
+    if engine == "duckdb":
+        if db is None:
+            raise UserError("--engine duckdb needs --db (the store)")
+        if not db.is_file():
+            raise UserError(f"{db}: no such store")
+        summary = _ingest_with_progress(db, [], keys, None, view_threshold_ms=threshold)
+        rollups = summary.rollups
+        console.print(f"rollups {rollups.mode}: {rollups.reason} ({rollups.seconds:.1f} s)")
+        return
+    if engine != "spark":
+        raise UserError(f"--engine must be duckdb or spark, not {engine!r}")
+    if lake is None or out is None:
+        raise UserError("--engine spark needs --lake (the event lake) and --out (a folder)")
+    if not lake.is_dir():
+        raise UserError(f"{lake}: no such lake")
+    settings = {}
+    for item in conf or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--conf takes KEY=VALUE, not {item!r}")
+        settings[key] = value
+    from creatorlens.lake import run_spark_rollups
+
+    extra = {} if threshold is None else {"view_threshold_ms": threshold}
+    with _progress_bar() as bar:
+        summary = run_spark_rollups(
+            lake,
+            out,
+            master=master,
+            full=full,
+            conf=settings,
+            progress=_stage_progress(bar, "spark"),
+            **extra,
+        )
+    reason = f": {summary.reason}" if summary.reason else ""
+    console.print(
+        f"spark rollups {summary.mode}{reason} on {summary.master}, {summary.events:,} events, "
+        f"{len(summary.days)} days recomputed ({summary.seconds:.1f} s)"
+    )
+
+
+@app.command("load-rollups")
+def load_rollups_command(
+    source: Annotated[Path, typer.Option("--from", help="The folder Spark wrote (--out).")],
+    db: DbOption,
+    keys: Annotated[
+        Path | None,
+        typer.Option("--keys", help="The instance's key file (its noise secret; default: new)."),
+    ] = None,
+) -> None:
+    """Load Spark-made rollups into a store that `report` and `serve` read."""
+    from creatorlens.lake import load_rollups
+
+    summary = load_rollups(source, db, keys=keys)
+    rows = sum(v for k, v in summary.rows.items() if k.startswith("rollup_"))
+    console.print(
+        f"loaded {rows:,} rollup rows of {len(summary.rows)} tables into {db} "
+        f"({summary.seconds:.1f} s)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,14 +26,31 @@ from creatorlens.ingest.records import (
     read_json_array,
     read_ndjson,
 )
+from creatorlens.rollup.platform import refresh_insights
 from creatorlens.rollup.refresh import RefreshSummary, refresh_rollups
 from creatorlens.store import Store
+from creatorlens.store.apps import (
+    AppBook,
+    AppLedger,
+    AuthorizationCode,
+    Grant,
+    IssuedToken,
+    RegisteredApp,
+    apps_path,
+)
 from creatorlens.store.tokens import Token, TokenBook, parse_duration, tokens_path
 
 ROLLUP_MEMORY_LIMIT = os.environ.get("CREATORLENS_ROLLUP_MEMORY_LIMIT", "8GB")
 
 __all__ = [
     "ROLLUP_MEMORY_LIMIT",
+    "AppBook",
+    "AppLedger",
+    "AuthorizationCode",
+    "Grant",
+    "IssuedToken",
+    "RegisteredApp",
+    "app_book",
     "BodyError",
     "IngestSummary",
     "Records",
@@ -88,6 +105,7 @@ def ingest_into(
                 summary.rollups = refresh_rollups(
                     store, view_threshold_ms, progress=rollup_progress
                 )
+                refresh_insights(store)  # comments scored, platform figures (issue 18)
             return summary
     except BaseException:
         if db in created:
@@ -121,6 +139,7 @@ def open_for_writing(
         # A refresh may recompute large creators whole; it cannot spill (see ingest_into).
         store.con.execute(f"SET memory_limit = '{ROLLUP_MEMORY_LIMIT}'")
         refresh_rollups(store, view_threshold_ms)
+        refresh_insights(store)
     except BaseException:
         store.close()
         raise
@@ -156,8 +175,10 @@ def quarantine_records(
 
 def refresh(store: Store) -> RefreshSummary:
     """Bring the rollups of a store kept open up to date (incremental, as `creatorlens
-    refresh` is)."""
-    return refresh_rollups(store)
+    refresh` is), and the insights' tables (`rollup.platform.refresh_insights`)."""
+    summary = refresh_rollups(store)
+    refresh_insights(store)
+    return summary
 
 
 @dataclass(frozen=True)
@@ -188,3 +209,9 @@ def rollup_freshness(store: Store) -> RollupFreshness:
 def token_book(db: str | Path) -> TokenBook:
     """The API tokens of the store at `db` (kept beside it in `<db>.tokens`)."""
     return TokenBook.load(tokens_path(db))
+
+
+def app_book(db: str | Path) -> AppBook:
+    """The third-party apps registered for the store at `db` (kept beside it in
+    `<db>.apps`); their grants and tokens are in the store (`AppLedger`)."""
+    return AppBook.load(apps_path(db))

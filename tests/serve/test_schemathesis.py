@@ -30,28 +30,20 @@ def schemathesis() -> list[str]:
     return [str(exe)] if exe.exists() else [shutil.which("schemathesis") or "schemathesis"]
 
 
-@pytest.fixture(scope="module")
-def served(hand_copy, module_server) -> Server:
-    # Rate limits high enough that generated requests are answered, not throttled.
-    return module_server(hand_copy, "--creator-rate", "10000", "--ingest-rate", "10000")
-
-
-@pytest.mark.parametrize("credential", ["creator", "ingest"])
-def test_no_operation_answers_5xx_or_outside_its_schema(
-    hand_copy, served: Server, credential: str
-) -> None:
-    kind = ["--creator", CREATOR] if credential == "creator" else ["--ingest"]
-    token = create_token(hand_copy, *kind)
-    server = served
-    proc = subprocess.run(
+def run_schemathesis(
+    url: str, token: str, examples: int, *options: str
+) -> subprocess.CompletedProcess[str]:
+    """schemathesis over the served document with `token`, seeded and bounded."""
+    return subprocess.run(
         [
             *schemathesis(),
             "run",
-            f"{server.url}/openapi.json",
+            f"{url}/openapi.json",
+            *options,
             "--checks",
             CHECKS,
             "--max-examples",
-            str(EXAMPLES),
+            str(examples),
             "--seed",
             "7",
             "--generation-deterministic",
@@ -64,4 +56,19 @@ def test_no_operation_answers_5xx_or_outside_its_schema(
         text=True,
         timeout=900,
     )
+
+
+@pytest.fixture(scope="module")
+def served(hand_copy, module_server) -> Server:
+    # Rate limits high enough that generated requests are answered, not throttled.
+    return module_server(hand_copy, "--creator-rate", "10000", "--ingest-rate", "10000")
+
+
+@pytest.mark.parametrize("credential", ["creator", "ingest"])
+def test_no_operation_answers_5xx_or_outside_its_schema(
+    hand_copy, served: Server, credential: str
+) -> None:
+    kind = ["--creator", CREATOR] if credential == "creator" else ["--ingest"]
+    token = create_token(hand_copy, *kind)
+    proc = run_schemathesis(served.url, token, EXAMPLES)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]

@@ -52,8 +52,16 @@ from creatorlens.store import KeyRing, Store, mark_creators_dirty
 from creatorlens.store.ages import age_bucket_sql
 from creatorlens.store.database import new_profiles, record_keys, same_profile
 from creatorlens.store.placement import LIKE_PLAY_WINDOW_DAYS, QUARTER_HOUR_SQL, placement_sql
+from creatorlens.store.rooms import RoomBook
 
 IS_ANONYMOUS = type_in(ANONYMOUS_TYPES)
+
+# LIVE presence: the viewer is named while the LIVE runs, never after. Its events keep a
+# pseudonym of the viewer in that one LIVE, and the pseudonym's account goes to the LIVE's
+# room file beside the store (`store.rooms`), which the retention deletes.
+LIVE_PRESENCE_TYPES = ("live_join", "live_leave", "live_comment", "live_gift")
+IS_LIVE_PRESENCE = type_in(LIVE_PRESENCE_TYPES)
+LIVE_PSEUDONYM_SQL = PSEUDONYM_SQL.format(mac="a.mac", creator="('live ' || c.live_id)")
 
 Progress = Callable[[SourceFile, int, int | None], None]
 
@@ -151,6 +159,10 @@ def ingest_batch(
     (the HTTP collector answers each request of a batch with its own records' fates)."""
     numbered = _numbered(batch, entity, first_no)
     con = store.con
+    # DuckDB refuses to register a relation while the connection holds a result not read to
+    # its end (a `fetchone()` by whatever ran before on a store kept open); a statement read
+    # whole settles it.
+    con.execute("SELECT 1").fetchall()
     con.register("incoming", numbered)
     try:
         con.execute("BEGIN TRANSACTION")
@@ -406,7 +418,7 @@ SELECT c.event_id,
        c.type,
        c.ts_parsed,
        coalesce(c.creator, l.creator_id),
-       CASE WHEN NOT {IS_ANONYMOUS} THEN c.actor_id END,
+       CASE WHEN NOT {IS_ANONYMOUS} AND NOT {IS_LIVE_PRESENCE} THEN c.actor_id END,
        c.pid,
        CASE WHEN c.pid IS NOT NULL THEN $key_id END,
        c.video_id,
@@ -429,7 +441,9 @@ SELECT c.event_id,
 FROM (
     SELECT c.*, a.profile_id, a.analytics_opt_out,
            CASE WHEN c.creator IS NOT NULL AND {IS_ANONYMOUS}
-                THEN {PSEUDONYM_SQL.format(mac="a.mac", creator="c.creator")} END AS pid,
+                THEN {PSEUDONYM_SQL.format(mac="a.mac", creator="c.creator")}
+                WHEN {IS_LIVE_PRESENCE} AND c.live_id IS NOT NULL
+                THEN {LIVE_PSEUDONYM_SQL} END AS pid,
            year(make_timestamp(epoch_us(c.ts_parsed))) - a.birth_year AS age
     FROM checked c
     LEFT JOIN actors a ON a.actor_id = c.actor_id
@@ -466,9 +480,24 @@ def _store_events(store: Store, key_id: str, secret: bytes) -> IngestSummary:
     con.execute(_FOLLOWER_PLAYS, {"ipad": fipad, "opad": fopad, "key_id": key_id})
     con.execute(_STORE_FOLLOWER_PLAYS)
     placed = _engagement(store, key_id)
+    _record_rooms(store)
     con.execute(_INSERT_EVENTS.format(placed=placed), {"key_id": key_id})
     con.execute(_UNQUARANTINE)
     return _outcomes(store)
+
+
+_ROOM_ROWS = f"""
+SELECT DISTINCT c.live_id, {LIVE_PSEUDONYM_SQL}, c.actor_id
+FROM checked c JOIN actors a ON a.actor_id = c.actor_id
+WHERE c.status = 'new' AND {IS_LIVE_PRESENCE} AND c.live_id IS NOT NULL
+"""
+
+
+def _record_rooms(store: Store) -> None:
+    """Write the batch's LIVE viewers to their rooms' files, before the events commit."""
+    rows = store.con.execute(_ROOM_ROWS).fetchall()
+    if rows:
+        RoomBook(store.path).add(rows)
 
 
 def _engagement(store: Store, key_id: str) -> str:

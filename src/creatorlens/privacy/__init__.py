@@ -2,9 +2,11 @@
 
 `PrivacyPolicy` holds the rules as a value; `release(raw, policy, audience, secret=...)` is
 the one function turning a raw answer of the query floor into what an audience may see
-(`suppression` and `rules` are the rules it applies, `likers` who may be named).
+(`suppression` and `rules` are the rules it applies, `likers` who may be named, `dp` the
+differential privacy of third-party apps).
 """
 
+from creatorlens.privacy.dp import App, AppAnswer, DPPolicy, ScopeMissing, load_dp_policy
 from creatorlens.privacy.likers import Likers, is_public_actor, visible_likers
 from creatorlens.privacy.policy import (
     AGE_BUCKETS,
@@ -50,10 +52,13 @@ __all__ = [
     "PERSON_ATTRIBUTES",
     "UNKNOWN",
     "AnalyticsAccountError",
+    "App",
+    "AppAnswer",
     "Audience",
     "Breakdown",
     "Cell",
     "Creator",
+    "DPPolicy",
     "Likers",
     "NotForAudience",
     "Operator",
@@ -64,6 +69,7 @@ __all__ = [
     "Reason",
     "Refusal",
     "Row",
+    "ScopeMissing",
     "Tally",
     "UnsafeBreakdownError",
     "Window",
@@ -71,6 +77,7 @@ __all__ = [
     "check_window",
     "digest",
     "is_public_actor",
+    "load_dp_policy",
     "load_policy",
     "protect_count",
     "release",

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-from creatorlens.query.likers import is_public_actor, read_likers
+from creatorlens.query.likers import is_public_actor, nameable_accounts, read_likers
 
-__all__ = ["Likers", "is_public_actor", "visible_likers"]
+__all__ = ["Likers", "is_public_actor", "nameable_accounts", "visible_likers"]
 
 
 @dataclass(frozen=True, slots=True)

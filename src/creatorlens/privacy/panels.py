@@ -150,7 +150,10 @@ def release_positions(
     if not raw.likes:
         return VideoPositionsPanel(curve, [], 0)
     q = raw.question
-    key = digest(q.creator_id, "likes by position", q.video_id, raw.likes)
+    # Keyed by the likes in bucket order, not in the order the store's grouping returned
+    # them: the same data must get the same noise whatever its physical layout.
+    in_order = sorted(raw.likes, key=lambda like: (like[0] is not None, like[0] or 0))
+    key = digest(q.creator_id, "likes by position", q.video_id, in_order)
     likers = protect(raw.likers, digest(key, "likers"), policy, secret)
     if not clears(likers, policy.cell_min, policy):
         note = Withheld("likes by second", Reason.LIKERS_BELOW_CELL_MIN)

@@ -32,6 +32,9 @@ ANALYTICS_KINDS = ("creator", "business")
 # thresholds are compared against the protected count plus this bound (see noise_bound).
 NOISE_BOUND_SCALES = 4
 
+# The longest a LIVE's viewers may stay named after its last event (idle timeout, retention).
+MAX_LIVE_KEEP_S = 86_400
+
 
 class PolicyError(UserError):
     """A privacy policy value that is unknown, mistyped or unsafe, naming the key."""
@@ -74,6 +77,10 @@ class PrivacyPolicy:
     noise_scale: float = 2.0
     # A play is a view once at least this much was watched (TikTok's 3 seconds).
     view_threshold_ms: int = 3_000
+    # A LIVE that never sent live_end has ended once nothing came for this long (seconds).
+    live_idle_timeout_s: int = 900
+    # How long a LIVE's named room list is kept after the LIVE ends (0: deleted at the end).
+    live_room_retention_s: int = 0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -131,6 +138,20 @@ def _check(name: str, value: Any, policy: PrivacyPolicy) -> None:
             )
     elif name == "view_threshold_ms":
         _int(name, value, 1, "a view is a play of some length")
+    elif name == "live_idle_timeout_s":
+        _int(name, value, 1, "a LIVE is idle after some time without events")
+        if value > MAX_LIVE_KEEP_S:
+            raise PolicyError(
+                f"{name} = {value!r} is unsafe: at most {MAX_LIVE_KEEP_S} (a day), so a "
+                "LIVE that never ended does not keep its viewers named"
+            )
+    elif name == "live_room_retention_s":
+        _int(name, value, 0, "a retention is a length of time")
+        if value > MAX_LIVE_KEEP_S:
+            raise PolicyError(
+                f"{name} = {value!r} is unsafe: at most {MAX_LIVE_KEEP_S} (a day); LIVE "
+                "presence is visible while the LIVE runs, not kept"
+            )
 
 
 DEFAULT_POLICY = PrivacyPolicy()

@@ -16,6 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from creatorlens.errors import UserError
+from creatorlens.privacy.dp import App, release_to_app
+from creatorlens.privacy.insights import RELEASES as INSIGHT_RELEASES
 from creatorlens.privacy.panels import (
     ActivityCell,
     ActivityTotal,
@@ -84,7 +86,8 @@ class PublicCard:
     fields: tuple[str, ...] = field(default=("creator_id", "videos", "followers", "views", "likes"))
 
 
-Audience = Creator | Operator | PublicCard
+# A third-party app (`privacy.dp.App`): its scopes, differential privacy and budget.
+Audience = Creator | Operator | PublicCard | App
 
 
 class NotForAudience(UserError):
@@ -100,6 +103,11 @@ def release(raw: Raw, policy: PrivacyPolicy, audience: Audience, *, secret: byte
         raise ValueError("release needs the instance's noise secret")
     if isinstance(raw, RawCreatorList):
         return _creator_list(raw, audience)
+    if isinstance(audience, App):
+        # Apps ask the query model only; every number gets differential-privacy noise.
+        if not isinstance(raw, RawAnswer) or raw.query.creator_id != audience.creator_id:
+            raise NotForAudience("an app reads aggregates of the creator who granted it")
+        return release_to_app(raw, policy, audience)
     if not isinstance(audience, Creator):
         raise NotForAudience(f"{type(raw).__name__} is for the creator it is about only")
     question = raw.query if isinstance(raw, RawAnswer) else raw.question
@@ -380,4 +388,5 @@ _RELEASES = {
     RawVideoLikers: _likers,
     RawVideoMeta: _meta,
     RawVideoPositions: _positions,
+    **INSIGHT_RELEASES,
 }

@@ -23,22 +23,26 @@ class QueryResult:
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for JSON: the same content the terminal and web render."""
-        q = self.query
         return {
-            "query": {
-                "creator_id": q.creator_id,
-                "metrics": list(q.metrics),
-                "dimensions": list(q.dimensions),
-                "filters": [[f.op, f.dimension, list(f.values)] for f in q.filters],
-                "period": {
-                    "from": q.period.start.isoformat(),
-                    "to": q.period.end.isoformat(),
-                    "label": q.period.label,
-                },
-                "compare": q.compare,
-            },
+            "query": query_json(self.query),
             "rows": self.rows,
             "totals": self.totals,
             "comparison": self.comparison,
             "withheld": [w.to_json() for w in self.withheld],
         }
+
+
+def query_json(q: Query) -> dict[str, Any]:
+    """The question an answer is for, as plain data."""
+    return {
+        "creator_id": q.creator_id,
+        "metrics": list(q.metrics),
+        "dimensions": list(q.dimensions),
+        "filters": [[f.op, f.dimension, list(f.values)] for f in q.filters],
+        "period": {
+            "from": q.period.start.isoformat(),
+            "to": q.period.end.isoformat(),
+            "label": q.period.label,
+        },
+        "compare": q.compare,
+    }

@@ -50,6 +50,11 @@ class Reason(StrEnum):
     LIKERS_BELOW_CELL_MIN = "likers under cell_min"
     FOLLOWERS_BELOW_K_MIN = "fewer than k_min followers"
     NOT_FOR_AUDIENCE = "not available to this audience"
+    # Insights (issue 18): platform-wide lists and niches need k_min creators; a theme
+    # word needs several comments, so no aggregate quotes one.
+    CREATORS_BELOW_K_MIN = "fewer than k_min creators"
+    THEME_BELOW_MIN_COMMENTS = "words of too few comments"
+    NOT_SCORED_YET = "comments not scored yet (run a refresh)"
 
 
 class UnsafeBreakdownError(ValueError):

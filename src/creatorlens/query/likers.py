@@ -125,3 +125,24 @@ def is_public_actor(con: duckdb.DuckDBPyConnection, actor_id: str, creator_id: s
     """
     row = con.execute(_PUBLIC_ACTOR, {"actor": actor_id, "creator": creator_id}).fetchone()
     return bool(row and row[0])
+
+
+_NAMEABLE_AMONG = """
+WITH candidates AS (SELECT DISTINCT unnest($accounts::VARCHAR[]) AS account_id),
+{nameable}
+SELECT account_id FROM nameable
+"""
+
+
+def nameable_accounts(
+    con: duckdb.DuckDBPyConnection, creator_id: str, account_ids: list[str], *, as_likers: bool
+) -> set[str]:
+    """Which of `account_ids` `creator_id` may name, by the same rule as the likers list
+    (`as_likers`: the settings of the creator's liker accounts, as `read_likers` reads them)
+    or as the actors of public acts (`is_public_actor`), in one statement for them all."""
+    if not account_ids:
+        return set()
+    settings = _LIKER_SETTINGS if as_likers else "accounts"
+    sql = _NAMEABLE_AMONG.format(nameable=_NAMEABLE.format(settings=settings))
+    rows = con.execute(sql, {"accounts": account_ids, "creator": creator_id}).fetchall()
+    return {a for (a,) in rows}

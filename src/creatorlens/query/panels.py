@@ -10,6 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from creatorlens.query.followers import follower_cells, followers_total
+from creatorlens.query.insights import READERS as INSIGHT_READERS
+from creatorlens.query.insights import (
+    CommentSentiment,
+    CreatorAccount,
+    NicheBenchmark,
+    TrendingTags,
+    VideoAgeHours,
+    VideoTraits,
+)
 from creatorlens.query.likers import read_likers
 from creatorlens.query.raw import (
     CreatorList,
@@ -38,6 +47,13 @@ Question = (
     | VideoLikers
     | VideoMeta
     | CreatorList
+    # The insights' questions (issue 18), read in `query.insights`.
+    | VideoTraits
+    | VideoAgeHours
+    | CommentSentiment
+    | TrendingTags
+    | NicheBenchmark
+    | CreatorAccount
 )
 
 
@@ -289,4 +305,5 @@ _READERS = (
     (VideoLikers, read_video_likers),
     (VideoMeta, read_video_meta),
     (CreatorList, read_creator_list),
+    *INSIGHT_READERS,
 )

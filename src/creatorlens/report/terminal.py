@@ -260,3 +260,73 @@ def _activity(d: Dashboard) -> Any:
         busiest = max(hours, key=lambda h: hours[h])
         lines.append(f"by hour  {spark}  busiest {busiest:02d}:00 ({hours[busiest]:,})")
     return "\n".join(lines)
+
+
+# --- insights (issue 18) ---------------------------------------------------------------------
+
+
+def render_insights(insights: Any, console: Console, *, short: bool = False) -> None:
+    """Print a creator's insights (`creatorlens.insights.Insights`); `short`: the demo's
+    few lines per insight."""
+    shown = 3 if short else 10
+    bt = insights.best_times
+    console.print(f"[b]Best times to post[/b] ({bt.timezone})")
+    for line in [bt.note] if bt.note else []:
+        console.print(f"  {line}")
+    for slot in bt.slots:
+        console.print(f"  {slot.label}: {slot.followers:,} followers, {slot.plays:,} plays")
+    if bt.history:
+        console.print("  your videos' first 24 h by posting hour: " + ", ".join(
+            f"{h.hour:02d}:00 (median {h.median_views_24h:,.0f} views, {h.videos} videos)"
+            for h in bt.history))  # fmt: skip
+    ww = insights.what_works
+    console.print(f"[b]What works[/b] ({ww.videos} videos; a claim needs 5 with and 5 without)")
+    if ww.note:
+        console.print(f"  {ww.note}")
+    for c in ww.claims[:shown]:
+        console.print(
+            f"  {c.trait} ({c.kind}, {c.videos} videos): {c.measure} ×{c.effect:.2f} "
+            f"[{c.low:.2f}-{c.high:.2f}] vs the others".replace("inf", "∞"),
+            highlight=False,
+        )
+    tr = insights.trending
+    console.print("[b]Trending on the platform[/b] (views last 7 d vs the 28 before)")
+    items = [*tr.sounds[:shown], *tr.hashtags[:shown]]
+    for i in items:
+        console.print(f"  {i.kind} {i.name}: ×{i.growth:.2f}, {i.creators:,} creators")
+    if not items:
+        console.print("  nothing used by enough creators")
+    se = insights.sentiment
+    console.print(f"[b]Comment sentiment[/b] ({se.comments:,} comments, "
+                  f"{se.non_english:,} not English)")  # fmt: skip
+    if se.note:
+        console.print(f"  {se.note}")
+    elif se.comments:
+        console.print("  " + ", ".join(
+            f"{k} {v:.0%}" for k, v in se.shares.items() if v is not None))  # fmt: skip
+        for label, words in se.themes.items():
+            if words:
+                themes = ", ".join(w["word"] for w in words[: shown + 2])
+                console.print(f"  {label} themes: {themes}", highlight=False)
+    vi = insights.virality
+    console.print(f"[b]Virality alerts[/b] ({len(vi.checked)} young videos checked)")
+    for a in vi.alerts[:shown]:
+        console.print(f"  {a.video}: {a.views:,} views, {a.shares:,} shares in its latest hours "
+                      f"(usual {a.baseline_views:,.0f} / {a.baseline_shares:,.0f})")  # fmt: skip
+    if not vi.alerts:
+        console.print(f"  {vi.note or 'none taking off right now'}")
+    be = insights.benchmark
+    console.print(f"[b]Niche benchmark[/b] ({be.category or 'no category'}, {be.band} followers)")
+    if be.percentiles:
+        console.print("  " + ", ".join(
+            f"{k.replace('_', ' ')}: {'—' if v is None else f'p{v}'}"
+            for k, v in be.percentiles.items()))  # fmt: skip
+    else:
+        console.print("  withheld: fewer than k_min creators in this niche")
+    fund = insights.creator_fund
+    console.print("[b]Creator fund[/b]")
+    for line in fund.missing or ["follower, view and age rules met"]:
+        console.print(f"  {line}")
+    console.print(f"  not checked: {', '.join(fund.not_checked)}")
+    if fund.monthly_usd:
+        console.print(f"  estimate: {fund.monthly_usd[0]:.2f}-{fund.monthly_usd[1]:.2f} USD/month")

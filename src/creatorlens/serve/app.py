@@ -12,13 +12,15 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from creatorlens import __version__
+from creatorlens import __version__, apps, web
 from creatorlens.load import open_for_writing
 from creatorlens.privacy import PrivacyPolicy, load_policy
-from creatorlens.serve import collector, creator_api, errors, operations
+from creatorlens.serve import collector, creator_api, errors, insights_api, live_api, operations
 from creatorlens.serve.auth import Credentials, RateLimiter
 from creatorlens.serve.operations import Metrics, RequestLog
 from creatorlens.serve.writer import Writer
+from creatorlens.web.refreshes import Refreshes
+from creatorlens.web.session import Sessions
 
 log = logging.getLogger("creatorlens.serve")
 
@@ -48,6 +50,10 @@ class Service:
         self.ingest_limiter = RateLimiter(config.ingest_rate, 2 * config.ingest_rate)
         self.creator_limiter = RateLimiter(config.creator_rate, 2 * config.creator_rate)
         self.metrics = Metrics()
+        self.sessions = Sessions(self.credentials)  # signed-in browsers (creatorlens.web)
+        self.refreshes = Refreshes()  # tells the browsers' live streams of each refresh
+        self.live_hub = live_api.LiveHub()  # wakes the LIVE streams when events are stored
+        self.rooms = live_api.room_book(config.db)  # who is in each LIVE's room
         self.store: Any = None
         self.writer: Writer | None = None
 
@@ -63,15 +69,25 @@ class Service:
 
     def start(self) -> None:
         self.open()
+        live_api.after_refresh(self)  # notifications caught up, ended rooms deleted
         self.writer = Writer(
             self.store,
             refresh_every=self.config.refresh_every,
             group_records=self.config.group_records,
-            on_stored=self.metrics.stored,
-            on_refreshed=self.metrics.refresh.observe,
+            on_stored=self._stored,
+            on_refreshed=self._refreshed,
         )
         self.writer.start()
         log.info("store open", extra={"fields": {"db": str(self.config.db)}})
+
+    def _refreshed(self, seconds: float) -> None:
+        self.metrics.refresh.observe(seconds)
+        self.refreshes.refreshed(seconds)
+        live_api.after_refresh(self)
+
+    def _stored(self, entity: str, summary: Any, seconds: float) -> None:
+        self.metrics.stored(entity, summary, seconds)
+        self.live_hub.stored()
 
     def stop(self) -> None:
         if self.writer is not None:
@@ -87,6 +103,9 @@ DESCRIPTION = """Privacy-first creator analytics over HTTP.
   JSON array or NDJSON, optionally gzip; validated, pseudonymized, stored exactly once.
 * **Creator API** (a creator token): the sections of a creator's dashboard and the query
   model, every number through the privacy layer.
+* **Apps** (`/oauth/authorize`, `/oauth/token`, `/v1/apps/...`, an app's access token):
+  third-party apps granted scopes by a creator, answered with aggregates carrying
+  differential-privacy noise within a monthly budget (docs/apps.md).
 * **Operations**: `/healthz`, `/readyz`, `/v1/status`, `/metrics`.
 
 Every error is a 4xx with `{"error": {"code", "field", "message"}}`.
@@ -121,7 +140,11 @@ def create_app(config: ServiceConfig | None = None, *, service: Service | None =
     errors.install(app)
     app.include_router(collector.router)
     app.include_router(creator_api.router)
+    app.include_router(insights_api.router)  # insights and the brand card (issue 18)
+    app.include_router(apps.router)  # consent page, token endpoint, app API, grants
+    app.include_router(live_api.router)
     app.include_router(operations.router)
+    web.install(app)
     app.add_middleware(RequestLog)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -110,9 +110,18 @@ def _presented(credentials: HTTPAuthorizationCredentials | None) -> str | None:
     return credentials.credentials if credentials else None
 
 
+def _refuse_app_token(credentials: HTTPAuthorizationCredentials | None) -> None:
+    """A third-party app's token (creatorlens.apps) reads the app API only: 403 here."""
+    if (_presented(credentials) or "").startswith(("cl_a_", "cl_r_")):
+        raise ApiError(
+            403, "forbidden", "an app token reads the app API (/v1/apps/...) only", "authorization"
+        )
+
+
 def ingest_key(request: Request, credentials: Bearer) -> Token:
     """The platform's ingest key behind a collector request."""
     service = _service(request)
+    _refuse_app_token(credentials)
     token = service.credentials.verify(_presented(credentials))
     request.state.token_id = token.token_id
     if token.kind != "ingest":
@@ -122,14 +131,27 @@ def ingest_key(request: Request, credentials: Bearer) -> Token:
 
 
 def creator_token(request: Request, credentials: Bearer) -> Token:
-    """The creator token behind a read of analytics."""
+    """The creator token behind a read of analytics: a bearer token, or a signed-in browser's
+    session cookie (`creatorlens.web.session`: on a GET, else with its CSRF header)."""
     service = _service(request)
-    token = service.credentials.verify(_presented(credentials))
+    _refuse_app_token(credentials)
+    token = None if credentials else _browser_token(service, request)
+    if token is None:
+        token = service.credentials.verify(_presented(credentials))
     request.state.token_id = token.token_id
     if token.kind != "creator":
         raise ApiError(403, "forbidden", "an ingest key cannot read analytics: use a creator token")
     service.creator_limiter.take(token.token_id)
     return token
+
+
+def _browser_token(service, request: Request) -> Token | None:
+    from creatorlens.web.session import SessionEnded  # here: the web package imports this one
+
+    try:
+        return service.sessions.token(request)
+    except SessionEnded as exc:
+        raise _unauthorized(str(exc)) from None
 
 
 def own_creator(token: Token, creator_id: str | None) -> str:

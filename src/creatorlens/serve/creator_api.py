@@ -388,6 +388,13 @@ class QueryAnswer(BaseModel):
     openapi_extra=_query_body(),
 )
 async def query(request: Request, token: CreatorAuth) -> Response:
+    raw = await read_question(request)
+    return await run_in_threadpool(_answer, request, token, raw)
+
+
+async def read_question(request: Request) -> dict[str, Any]:
+    """A query-model question posted as a JSON object of at most 64 KiB (the app API
+    reads its questions the same way)."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json":
         raise ApiError(415, "unsupported_media_type", "send the query as application/json")
@@ -400,7 +407,7 @@ async def query(request: Request, token: CreatorAuth) -> Response:
         raise ApiError(400, "malformed_body", f"not valid JSON ({exc})", "body") from None
     if not isinstance(raw, dict):
         raise ApiError(400, "invalid_query", "must be a JSON object", "query")
-    return await run_in_threadpool(_answer, request, token, raw)
+    return raw
 
 
 def _answer(request: Request, token: Token, raw: dict[str, Any]) -> Response:
