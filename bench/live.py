@@ -26,6 +26,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"
 sys.path.insert(0, str(REPO))
 
 import duckdb  # noqa: E402
+import httpx  # noqa: E402
 
 from creatorlens.load import ingest_into  # noqa: E402
 from creatorlens.notify import notification_page, refresh_notifications  # noqa: E402
@@ -63,15 +64,19 @@ def stream_bench(root: Path) -> None:
         updates: queue.Queue = queue.Queue()
 
         def read() -> None:
-            with (
-                server.client(creator) as c,
-                c.stream("GET", "/v1/creators/host/live/stream", params={"max_seconds": 600}) as r,
-            ):
-                for line in r.iter_lines():
-                    if line.startswith("data: "):
-                        body = json.loads(line[6:])
-                        run = body["running"]
-                        updates.put((time.monotonic(), run[0]["unique_viewers"] if run else -1))
+            stream = c.stream("GET", "/v1/creators/host/live/stream", params={"max_seconds": 600})
+            try:
+                with stream as r:
+                    for line in r.iter_lines():
+                        if line.startswith("data: "):
+                            body = json.loads(line[6:])
+                            run = body["running"]
+                            at = run[0]["unique_viewers"] if run else -1
+                            updates.put((time.monotonic(), at))
+            except httpx.HTTPError:  # the server stopped at the end of the run
+                pass
+
+        c = server.client(creator)
 
         threading.Thread(target=read, daemon=True).start()
         updates.get(timeout=30)
