@@ -274,6 +274,32 @@ def test_a_withheld_section_says_why_in_plain_words(dashboard, context, artifact
     second.close()
 
 
+def test_the_insights_page_shows_the_apis_insights(dashboard, context, artifacts) -> None:
+    d, creator = dashboard, dashboard.creators[0]
+    page = sign_in(context, d, creator)
+    page.click("nav >> text=Insights")
+    page.wait_for_url(f"**/creators/{creator}/insights")
+    ready(page)
+    answer = api(d, creator, "insights")
+    # Every section is drawn, none blank; the JSON link is the API call behind the page.
+    for name in ("best_times", "what_works", "virality", "sentiment", "trending",
+                 "benchmark", "creator_fund"):  # fmt: skip
+        assert page.locator(f"#{name}").text_content().strip(), name
+    assert page.get_attribute("#json-link", "href").startswith(f"/v1/creators/{creator}/insights")
+    # The best slots are the API's, in its order, and so are the fund's figures.
+    slots = [s["label"] for s in answer["best_times"]["slots"]]
+    shown = page.locator("#best_times table").first.locator("tbody th").all_text_contents()
+    assert shown == slots
+    for key, value in answer["creator_fund"].items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            dd = page.locator(f'#creator_fund [data-key="{key}"] dd').text_content()
+            assert dd == f"{value:,}", key
+    # What a section withheld is said in words, never a bare blank.
+    for note in answer["trending"]["withheld"]:
+        assert page.locator("#trending .withheld").count() >= 1, note
+    page.screenshot(path=artifacts / "insights.png", full_page=True)
+
+
 def test_an_event_posted_to_the_collector_appears_on_the_open_overview(dashboard, context) -> None:
     d, creator = dashboard, dashboard.creators[0]
     page = sign_in(context, d, creator)

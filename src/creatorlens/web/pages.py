@@ -52,6 +52,7 @@ PAGES = {
     "content": "Content",
     "viewers": "Viewers",
     "followers": "Followers",
+    "insights": "Insights",
 }
 
 # What the sign-in page says when a browser is sent back to it.
@@ -230,3 +231,8 @@ def viewers(request: Request, creator_id: str) -> Response:
 @router.get("/creators/{creator_id}/followers")
 def followers(request: Request, creator_id: str) -> Response:
     return _page(request, creator_id, "followers")
+
+
+@router.get("/creators/{creator_id}/insights")
+def insights(request: Request, creator_id: str) -> Response:
+    return _page(request, creator_id, "insights")

@@ -419,6 +419,10 @@ export function withheldText(note, population) {
       return `The engaged audience is shown when at least ${ctx.cellMin} people engaged.`;
     case "likers under cell_min":
       return `Likes by second are shown when at least ${ctx.cellMin} people liked this video.`;
+    case "fewer than k_min creators":
+      return `${sentence(note.what).slice(0, -1)}: shown when at least ${ctx.kMin} creators are in the group.`;
+    case "words of too few comments":
+      return "Words of only a few comments are left out, so no comment is ever quoted.";
     case "window shorter than min_window_days":
       return "Not shown for a period this short: choose a longer one.";
     case "window not whole days in the creator's time zone":
