@@ -17,8 +17,9 @@ by `bench/insights.py` (see docs/insights.md for the figure).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -67,6 +68,8 @@ class Virality:
     checked: list[Alert]  # every young video tested (the alerts among them)
     note: str | None = None
     withheld: list[str] = field(default_factory=list)
+    # The end of the creator's latest hour with data: the instant the alerts speak of.
+    as_of: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -145,4 +148,12 @@ def virality(studio: Studio) -> Virality:
     alerts = [a for a in checked if is_alert(a)]
     alerts.sort(key=lambda a: -a.z_views)
     note = None if checked else "no video young enough with enough history to compare"
-    return Virality(alerts, checked, note)
+    return Virality(alerts, checked, note, as_of=_instant(panel.latest_hour, studio.timezone))
+
+
+def _instant(local_hour: datetime | None, timezone: str) -> datetime | None:
+    """The end of a local wall-clock hour as a UTC instant."""
+    if local_hour is None:
+        return None
+    end = local_hour.replace(tzinfo=None) + timedelta(hours=1)
+    return end.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)

@@ -1,11 +1,14 @@
 """Notifications: new followers, likes, comments, mentions, duets and stitches, grouped as
-people expect ("ana, ben and 12 others liked your video"), newest first, paged by cursor,
-read up to a point.
+people expect ("ana, ben and 12 others liked your video"), and the insights' virality
+alerts ("Your video v1 is taking off: ..."), newest first, paged by cursor, read up to a
+point.
 
 The groups are derived from stored events (`notify.derive`); who is named is decided when
 a page is read, by the rule of the likers list for likes and of public acts for the rest
 (`privacy.likers.nameable_accounts`, the same SQL), so an account that turned private
-since is no longer named, and an unnamed one is only counted.
+since is no longer named, and an unnamed one is only counted. Virality alerts come from
+the creator's studio, through the release stage, and are kept once per video and window
+of its age (`notify.alerts`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from creatorlens.errors import UserError
+from creatorlens.notify.alerts import ALERT_KIND, alert_message, record_alerts, times_usual
 from creatorlens.notify.derive import (
     GROUPED_KINDS,
     KINDS,
@@ -24,9 +28,11 @@ from creatorlens.notify.derive import (
     refresh_notifications,
 )
 from creatorlens.privacy.likers import nameable_accounts
+from creatorlens.query import QueryError
 from creatorlens.store.database import has_table
 
 __all__ = [
+    "ALERT_KIND",
     "GROUPED_KINDS",
     "KINDS",
     "WINDOW_S",
@@ -34,6 +40,7 @@ __all__ = [
     "NotificationPage",
     "mark_read",
     "notification_page",
+    "record_alerts",
     "refresh_notifications",
     "unread_count",
 ]
@@ -66,6 +73,9 @@ class Notification:
     text: str | None  # a comment's or mention's text
     message: str
     unread: bool
+    # A virality alert's figures (views and shares in its window, the usual ones, how many
+    # times the usual, the window's hours); None for the other kinds.
+    figures: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -116,15 +126,33 @@ def message(kind: str, names: list[str], others: int, text: str | None) -> str:
 
 
 def _ready(con: Any) -> bool:
-    return has_table(con, "notify_groups")
+    return has_table(con, "notify_groups") and has_table(con, "notify_alerts")
 
 
-_PAGE = """
-SELECT group_id, kind, video_id, at_ms, actors FROM notify_groups
-WHERE creator_id = $creator
-  AND ($at::BIGINT IS NULL OR at_ms < $at OR (at_ms = $at AND group_id < $group))
+# The creator's feed: the groups of events and the virality alerts, in one order.
+_FEED = f"""
+WITH feed AS (
+    SELECT group_id, kind, video_id, at_ms, actors FROM notify_groups
+    WHERE creator_id = $creator
+    UNION ALL
+    SELECT group_id, '{ALERT_KIND}', video_id, at_ms, 0 FROM notify_alerts
+    WHERE creator_id = $creator
+)
+"""
+
+_PAGE = (
+    _FEED
+    + """
+SELECT group_id, kind, video_id, at_ms, actors FROM feed
+WHERE $at::BIGINT IS NULL OR at_ms < $at OR (at_ms = $at AND group_id < $group)
 ORDER BY at_ms DESC, group_id DESC
 LIMIT $limit
+"""
+)
+
+_ALERTS = """
+SELECT group_id, window_hours, views, shares, usual_views, usual_shares FROM notify_alerts
+WHERE creator_id = $creator AND group_id IN (SELECT unnest($groups::VARCHAR[]))
 """
 
 # The newest `$cap` people of each group: names are the first nameable ones among them,
@@ -139,11 +167,15 @@ ACTORS_READ = 64  # people read per group at first; more only where too few are 
 
 _READ_MARK = "SELECT at_ms, group_id FROM notification_reads WHERE creator_id = $creator"
 
-_UNREAD = """
-SELECT count(*) FROM notify_groups
-WHERE creator_id = $creator
-  AND ($at::BIGINT IS NULL OR at_ms > $at OR (at_ms = $at AND group_id > $group))
+_UNREAD = (
+    _FEED
+    + """
+SELECT count(*) FROM feed
+WHERE $at::BIGINT IS NULL OR at_ms > $at OR (at_ms = $at AND group_id > $group)
 """
+)
+
+_NEWEST = _FEED + "SELECT at_ms, group_id FROM feed ORDER BY at_ms DESC, group_id DESC LIMIT 1"
 
 
 def _mark(con: Any, creator_id: str) -> tuple[int | None, str]:
@@ -177,10 +209,11 @@ def notification_page(
     more = len(rows) > limit
     rows = rows[:limit]
     kinds = {r[0]: r[1] for r in rows}
+    alerts = _alert_figures(con, creator_id, [g for g, k in kinds.items() if k == ALERT_KIND])
     people: dict[str, list[tuple[str, str | None]]] = {g: [] for g in kinds}
     nameable_likers: set[str] = set()
     nameable_actors: set[str] = set()
-    wanted, cap = list(kinds), ACTORS_READ
+    wanted, cap = [g for g, k in kinds.items() if k != ALERT_KIND], ACTORS_READ
     while wanted:
         read: dict[str, list[tuple[str, str | None]]] = {g: [] for g in wanted}
         for group_id, actor, text in con.execute(
@@ -204,11 +237,14 @@ def notification_page(
     read_at, read_group = _mark(con, creator_id)
     out = []
     for group_id, kind, video_id, at_ms, count in rows:
+        unread = read_at is None or (at_ms, group_id) > (read_at, read_group)
+        if kind == ALERT_KIND:
+            out.append(_alert(group_id, video_id, at_ms, alerts[group_id], unread))
+            continue
         nameable = nameable_likers if kind == "like" else nameable_actors
         named = [a for a, _ in people[group_id] if a in nameable][:NAMES_SHOWN]
         text = people[group_id][0][1] if kind not in GROUPED_KINDS and people[group_id] else None
         others = int(count) - len(named)
-        unread = read_at is None or (at_ms, group_id) > (read_at, read_group)
         out.append(
             Notification(
                 id=notification_id(at_ms, group_id),
@@ -227,6 +263,36 @@ def notification_page(
     return NotificationPage(creator_id, out, next_cursor, unread_count(con, creator_id))
 
 
+def _alert_figures(con: Any, creator_id: str, groups: list[str]) -> dict[str, dict[str, Any]]:
+    if not groups:
+        return {}
+    rows = con.execute(_ALERTS, {"creator": creator_id, "groups": groups}).fetchall()
+    return {
+        g: {"window_hours": w, "views": v, "shares": s, "usual_views": uv, "usual_shares": us,
+            "times_usual": round(times_usual(v, uv), 1)}
+        for g, w, v, s, uv, us in rows
+    }  # fmt: skip
+
+
+def _alert(group_id: str, video_id: str, at_ms: int, figures: dict, unread: bool) -> Notification:
+    """A virality alert as a notification: no one named, its figures and its sentence."""
+    return Notification(
+        id=notification_id(at_ms, group_id),
+        kind=ALERT_KIND,
+        at=datetime.fromtimestamp(at_ms / 1000, UTC),
+        video_id=video_id,
+        names=[],
+        others=0,
+        count=0,
+        text=None,
+        message=alert_message(
+            video_id, figures["views"], figures["usual_views"], figures["window_hours"]
+        ),
+        unread=unread,
+        figures=figures,
+    )
+
+
 # Marks are written by request threads on their own connections: one at a time.
 _marking = threading.Lock()
 
@@ -237,11 +303,7 @@ def mark_read(con: Any, creator_id: str, up_to: str | None = None) -> int:
     create_tables(con)
     with _marking:
         if up_to is None:
-            row = con.execute(
-                "SELECT at_ms, group_id FROM notify_groups WHERE creator_id = $creator "
-                "ORDER BY at_ms DESC, group_id DESC LIMIT 1",
-                {"creator": creator_id},
-            ).fetchone()
+            row = con.execute(_NEWEST, {"creator": creator_id}).fetchone()
             if row is None:
                 return 0
             at, group = row
@@ -270,11 +332,18 @@ def notifications_of(
     db: Any, creator_id: str, *, cursor: str | None = None, limit: int = PAGE_SIZE, keys: Any = None
 ) -> NotificationPage:
     """A page of the creator's notifications from the store file at `db`, the notification
-    tables brought up to date first (for the CLI: the store must not be held by a server)."""
+    tables brought up to date first and the virality alerts of now recorded (for the CLI:
+    the store must not be held by a server)."""
     from creatorlens.store import Store
+    from creatorlens.studio import open_studio
 
     with Store.open(db, keys=keys) as store:
         refresh_notifications(store)
+        try:
+            with open_studio(store, creator_id) as studio:
+                record_alerts(store.con, studio)
+        except (UserError, QueryError):
+            pass  # no rollups yet, no such account, not an analytics one: nothing to alert
         return notification_page(store.con, creator_id, cursor=cursor, limit=limit)
 
 

@@ -46,6 +46,20 @@ CREATE TABLE IF NOT EXISTS notify_state (
     watermark  TIMESTAMPTZ,       -- newest events.ingested_at folded in
     seen       BIGINT NOT NULL    -- events of the kinds with ingested_at <= watermark, then
 );
+-- The insights' virality alerts, kept once per video and alert window (`notify.alerts`),
+-- with the figures as the insights released them when the alert was first seen.
+CREATE TABLE IF NOT EXISTS notify_alerts (
+    creator_id     VARCHAR NOT NULL,
+    group_id       VARCHAR NOT NULL,  -- virality:video:window
+    video_id       VARCHAR NOT NULL,
+    at_ms          BIGINT NOT NULL,   -- the end of the latest hour the alert was seen in
+    window_hours   INTEGER NOT NULL,
+    views          BIGINT NOT NULL,   -- in the video's latest window_hours hours
+    shares         BIGINT NOT NULL,
+    usual_views    DOUBLE NOT NULL,   -- the creator's videos at the same age (median)
+    usual_shares   DOUBLE NOT NULL,
+    PRIMARY KEY (creator_id, group_id)
+);
 -- Each creator's notifications read up to (at_ms, group_id), in feed order.
 CREATE TABLE IF NOT EXISTS notification_reads (
     creator_id VARCHAR NOT NULL,

@@ -54,6 +54,7 @@ class VideoAgeHoursPanel:
     rows: list[tuple[str, int, int, int]]  # (video, age hour, views, shares)
     age_now: dict[str, int]
     first_age: dict[str, int]
+    latest_hour: datetime | None = None  # local wall clock: the "now" of the ages
 
 
 @dataclass
@@ -129,7 +130,9 @@ def release_video_traits(raw: RawVideoTraits, policy, secret) -> VideoTraitsPane
 
 
 def release_video_age_hours(raw: RawVideoAgeHours, policy, secret) -> VideoAgeHoursPanel:
-    return VideoAgeHoursPanel(list(raw.rows), dict(raw.age_now), dict(raw.first_age))
+    return VideoAgeHoursPanel(
+        list(raw.rows), dict(raw.age_now), dict(raw.first_age), raw.latest_hour
+    )
 
 
 def release_sentiment(raw: RawCommentSentiment, policy, secret) -> SentimentPanel:

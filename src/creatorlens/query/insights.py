@@ -88,6 +88,8 @@ class RawVideoAgeHours:
     age_now: dict[str, int]
     # Each video's age at the first hour read (0 when posted inside the days read).
     first_age: dict[str, int]
+    # The creator's latest hour with data, on the local wall clock (None: no data read).
+    latest_hour: datetime | None = None
 
 
 # The creator-local wall clock of each rollup hour against the video's local posting time,
@@ -136,7 +138,7 @@ def read_video_age_hours(ctx: Context, q: VideoAgeHours) -> RawVideoAgeHours:
             first_age[video] = max(0, int((since - hour).total_seconds() // 3600))
         if age >= 0:
             rows.append((video, int(age), int(views), int(shares)))
-    return RawVideoAgeHours(q, tuple(sorted(rows)), age_now, first_age)
+    return RawVideoAgeHours(q, tuple(sorted(rows)), age_now, first_age, latest)
 
 
 # --- comment sentiment (scored at refresh) ----------------------------------------------------

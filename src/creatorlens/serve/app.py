@@ -54,6 +54,7 @@ class Service:
         self.refreshes = Refreshes()  # tells the browsers' live streams of each refresh
         self.live_hub = live_api.LiveHub()  # wakes the LIVE streams when events are stored
         self.rooms = live_api.room_book(config.db)  # who is in each LIVE's room
+        self.alert_watch = live_api.AlertWatch()  # when virality alerts were last looked for
         self.store: Any = None
         self.writer: Writer | None = None
 

@@ -23,19 +23,23 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from creatorlens.errors import UserError
 from creatorlens.live import LiveView, expire_rooms, live_view, room_book
+from creatorlens.load import Token
 from creatorlens.notify import (
     CursorError,
     mark_read,
     notification_page,
+    record_alerts,
     refresh_notifications,
     unread_count,
 )
+from creatorlens.query import QueryError
 from creatorlens.serve.auth import own_creator
-from creatorlens.serve.creator_api import CreatorAuth, CreatorId
+from creatorlens.serve.creator_api import CreatorAuth, CreatorId, studio_for
 from creatorlens.serve.errors import ApiError, responses
 
-__all__ = ["LiveHub", "after_refresh", "room_book", "router"]
+__all__ = ["AlertWatch", "LiveHub", "after_refresh", "room_book", "router"]
 
 log = logging.getLogger("creatorlens.serve")
 
@@ -181,6 +185,38 @@ class ReadMark(BaseModel):
     up_to: str | None = None  # a notification id; none: everything up to the newest
 
 
+class AlertWatch:
+    """Which rollup refresh each creator's virality alerts were last looked for at: the
+    alerts change only when the rollups do, so a bell asking every few seconds costs one
+    look per refresh, not one per request."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def due(self, creator: str, generation: int) -> bool:
+        with self._lock:
+            return self._seen.get(creator) != generation
+
+    def looked(self, creator: str, generation: int) -> None:
+        with self._lock:
+            self._seen[creator] = generation
+
+
+def _record_alerts(request: Request, token: Token, creator: str) -> None:
+    """The creator's virality alerts of now recorded as notifications (once per refresh)."""
+    service = request.app.state.service
+    generation = service.refreshes.generation
+    if not service.alert_watch.due(creator, generation):
+        return
+    try:
+        with studio_for(request, token, creator) as studio:
+            record_alerts(service.store.session(), studio)
+    except (ApiError, QueryError, UserError):
+        pass  # no account, or not an analytics one: no insights to alert from
+    service.alert_watch.looked(creator, generation)
+
+
 def _cursor_error(exc: CursorError) -> ApiError:
     return ApiError(400, "invalid_parameter", exc.message, exc.field)
 
@@ -199,6 +235,7 @@ def notifications(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
     creator = own_creator(token, creator_id)
+    _record_alerts(request, token, creator)
     con = request.app.state.service.store.session()
     try:
         page = notification_page(con, creator, cursor=cursor, limit=limit)
@@ -215,6 +252,7 @@ def notifications(
 )
 def unread(request: Request, token: CreatorAuth, creator_id: CreatorId) -> UnreadCount:
     creator = own_creator(token, creator_id)
+    _record_alerts(request, token, creator)
     con = request.app.state.service.store.session()
     return UnreadCount(creator_id=creator, unread=unread_count(con, creator))
 
