@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from tests.conftest import REPO, run_cli
@@ -50,6 +51,18 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory, module_server) -> Dashbo
     ingest = create_token(db, "--ingest")
     server = module_server(db)
     return Dashboard(server, db, creators, tokens, ingest)
+
+
+def api(d: Dashboard, creator: str, path: str, **params) -> dict:
+    """The creator API's answer for `path`, asked with the creator's bearer token."""
+    response = httpx.get(
+        f"{d.url}/v1/creators/{creator}/{path}",
+        params=params,
+        headers={"Authorization": f"Bearer {d.tokens[creator]}"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 @dataclass

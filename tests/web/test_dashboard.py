@@ -12,20 +12,9 @@ import httpx
 import pytest
 
 from creatorlens.load import token_book
-from tests.web.conftest import Dashboard
+from tests.web.conftest import Dashboard, api
 
 PAGES = ("overview", "content", "viewers", "followers")
-
-
-def api(d: Dashboard, creator: str, path: str, **params) -> dict:
-    response = httpx.get(
-        f"{d.url}/v1/creators/{creator}/{path}",
-        params=params,
-        headers={"Authorization": f"Bearer {d.tokens[creator]}"},
-        timeout=60,
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def sign_in(context, d: Dashboard, creator: str, token: str | None = None):

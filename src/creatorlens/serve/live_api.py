@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request
@@ -24,7 +25,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from creatorlens.errors import UserError
-from creatorlens.live import LiveView, expire_rooms, live_view, room_book
+from creatorlens.live import LiveView, expire_rooms, live_summaries, live_view, room_book
 from creatorlens.load import Token
 from creatorlens.notify import (
     CursorError,
@@ -121,6 +122,31 @@ def _json(data: Any) -> str:
 def live(request: Request, token: CreatorAuth, creator_id: CreatorId) -> Response:
     creator = own_creator(token, creator_id)
     return Response(_json(_view(request, creator).to_json()), media_type="application/json")
+
+
+class LiveSummaries(BaseModel):
+    creator_id: str
+    summaries: list[dict[str, Any]]
+
+
+@router.get(
+    "/v1/creators/{creator_id}/live/summaries",
+    summary="The creator's ended LIVEs, newest first: aggregates only, no viewer named",
+    response_model=LiveSummaries,
+    responses=_ERRORS,
+)
+def summaries(
+    request: Request,
+    token: CreatorAuth,
+    creator_id: CreatorId,
+    limit: Annotated[int, Query(ge=1, le=100, description="How many, newest first")] = 10,
+) -> Response:
+    creator = own_creator(token, creator_id)
+    service = request.app.state.service
+    ended = live_summaries(service.store.session(), creator, service.policy)
+    newest = sorted(ended, key=lambda s: (s.ended_at, s.live_id), reverse=True)[:limit]
+    body = {"creator_id": creator, "summaries": [asdict(s) for s in newest]}
+    return Response(_json(body), media_type="application/json")
 
 
 @router.get(

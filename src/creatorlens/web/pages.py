@@ -1,5 +1,5 @@
-"""The dashboard's pages: sign in and out, and a creator's Overview, Content, Video, Viewers
-and Followers pages.
+"""The dashboard's pages: sign in and out, and a creator's Overview, Content, Video, Viewers,
+Followers, Insights, LIVE and Notifications pages.
 
 A page is a shell of HTML: its script asks the creator API for the section it shows (with
 the session cookie) and draws it, so the page and its JSON link are two renderings of one
@@ -53,7 +53,12 @@ PAGES = {
     "viewers": "Viewers",
     "followers": "Followers",
     "insights": "Insights",
+    "live": "LIVE",
+    "notifications": "Notifications",
 }
+NAV = [name for name in PAGES if name != "notifications"]  # the bell opens that one
+# Pages of now, not of a period: no period picker.
+TIMELESS = ("live", "notifications")
 
 # What the sign-in page says when a browser is sent back to it.
 REASONS = {
@@ -188,8 +193,8 @@ def _page(request: Request, creator_id: str, page: str, video_id: str = "") -> R
     nav = "\n".join(
         f'<a href="/creators/{creator_id}/{name}"'
         + (' aria-current="page"' if name == here else "")
-        + f">{title}</a>"
-        for name, title in PAGES.items()
+        + f">{PAGES[name]}</a>"
+        for name in NAV
     )
     title = PAGES.get(page, "Video")
     body = _template("page.html").substitute(
@@ -201,6 +206,8 @@ def _page(request: Request, creator_id: str, page: str, video_id: str = "") -> R
         k_min=policy.k_min,
         cell_min=policy.cell_min,
         nav=nav,
+        bell_current=' aria-current="page"' if page == "notifications" else "",
+        period_hidden="hidden" if page in TIMELESS else "",
         main=_template(f"{page}.html").substitute(
             creator=html.escape(creator_id), video=html.escape(video_id)
         ),
@@ -236,3 +243,13 @@ def followers(request: Request, creator_id: str) -> Response:
 @router.get("/creators/{creator_id}/insights")
 def insights(request: Request, creator_id: str) -> Response:
     return _page(request, creator_id, "insights")
+
+
+@router.get("/creators/{creator_id}/live")
+def live(request: Request, creator_id: str) -> Response:
+    return _page(request, creator_id, "live")
+
+
+@router.get("/creators/{creator_id}/notifications")
+def notifications(request: Request, creator_id: str) -> Response:
+    return _page(request, creator_id, "notifications")

@@ -142,16 +142,21 @@ export async function getJson(url) {
   );
 }
 
-/** A query of the query model (POST /v1/query), with the session's CSRF header. */
-export async function postQuery(query) {
+/** A JSON body posted to the API with the session cookie and its CSRF header. */
+export async function postJson(url, body) {
   return answer(
-    await fetch("/v1/query", {
+    await fetch(url, {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": ctx.csrf },
-      body: JSON.stringify(query),
+      body: JSON.stringify(body),
     }),
   );
+}
+
+/** A query of the query model (POST /v1/query). */
+export async function postQuery(query) {
+  return postJson("/v1/query", query);
 }
 
 /** Point the page's JSON link at the API call behind it and its CSV link at the export. */
@@ -221,6 +226,16 @@ export const fmt = {
   },
   seconds(ms) {
     return `${(ms / 1000).toFixed(0)} s`;
+  },
+  /** An instant of the API ("2026-10-01 10:00:00+00:00") as a readable local time. */
+  when(iso, { year = false } = {}) {
+    return new Date(String(iso).replace(" ", "T")).toLocaleString("en-GB", {
+      day: "numeric",
+      month: "short",
+      year: year ? "numeric" : undefined,
+      hour: "2-digit",
+      minute: "2-digit",
+    });
   },
 };
 
@@ -506,4 +521,49 @@ export function markReady() {
   document.body.dataset.ready = "true";
 }
 
+// --- the notifications bell ----------------------------------------------------------------
+
+const BELL_EVERY_MS = 3000;
+let bellTimer = null;
+
+/** Show the unread count on the bell; tell the page (an `unread` event) when it changed. */
+export function showUnread(count) {
+  const bell = document.getElementById("bell");
+  const badge = document.getElementById("bell-count");
+  if (!bell || !badge) return;
+  const before = badge.dataset.unread;
+  badge.dataset.unread = String(count);
+  badge.textContent = count > 99 ? "99+" : fmt.int(count);
+  badge.hidden = count === 0;
+  bell.setAttribute("aria-label", count ? `Notifications, ${fmt.int(count)} unread` : "Notifications");
+  if (before !== String(count)) document.dispatchEvent(new CustomEvent("unread", { detail: count }));
+}
+
+/** Ask the API for the unread count now, then again every few seconds. */
+export async function askUnread() {
+  clearTimeout(bellTimer);
+  if (!document.hidden) {
+    try {
+      const data = await getJson(
+        `/v1/creators/${encodeURIComponent(ctx.creator)}/notifications/unread`,
+      );
+      showUnread(data.unread);
+    } catch {
+      // Asked again at the next turn (a 401 has already sent the browser to sign in).
+    }
+  }
+  clearTimeout(bellTimer); // one round of asking, however many asked at once
+  bellTimer = setTimeout(askUnread, BELL_EVERY_MS);
+}
+
+/** Hide the CSV link of a page whose answer is no table. */
+export function noCsv() {
+  const csv = document.getElementById("csv-link");
+  if (csv) csv.hidden = true;
+}
+
 setupPeriodForm();
+if (ctx.creator && document.getElementById("bell")) {
+  askUnread();
+  document.addEventListener("visibilitychange", () => document.hidden || askUnread());
+}
