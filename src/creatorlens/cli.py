@@ -517,12 +517,25 @@ def serve(
         float, typer.Option(min=0.05, help="Seconds between rollup refreshes under load.")
     ] = 1.0,
     group_records: Annotated[int, typer.Option(min=1, hidden=True)] = 50_000,
+    lake: Annotated[
+        Path | None,
+        typer.Option("--lake", help="Also append the stored events to this event lake."),
+    ] = None,
+    lake_every: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between appends to the lake under load.")
+    ] = 60.0,
+    lake_events: Annotated[
+        int, typer.Option(min=1, help="Append to the lake as soon as this many events wait.")
+    ] = 1_000_000,
 ) -> None:
-    """Serve the store over HTTP: the event collector, the creator API and operations."""
+    """Serve the store over HTTP: the event collector, the creator API and operations
+    (with --lake, the collector's events go on to the event lake too)."""
     from creatorlens.serve import ServiceConfig, run
 
     if policy is not None and not policy.is_file():
         raise UserError(f"{policy}: no such policy file")
+    if lake is not None and lake.exists() and not lake.is_dir():
+        raise UserError(f"{lake}: not a folder (the event lake is a folder of Delta tables)")
     config = ServiceConfig(
         db=db,
         keys=keys,
@@ -533,6 +546,9 @@ def serve(
         creator_rate=creator_rate,
         refresh_every=refresh_every,
         group_records=group_records,
+        lake=lake,
+        lake_every=lake_every,
+        lake_events=lake_events,
     )
     if policy is not None:
         from creatorlens.privacy import load_dp_policy, load_policy

@@ -9,8 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,6 +106,71 @@ class Server:
                 return
             time.sleep(0.1)
         raise AssertionError(f"rollups not fresh after {timeout} s: {status}")
+
+
+def send_batches(
+    server: Server,
+    key: str,
+    batch: Callable[[int], list[dict]],
+    numbers: Iterable[int],
+    answered: list[tuple[int, dict]],
+    senders: int = 4,
+) -> list[threading.Thread]:
+    """Post the events `batch(b)` of each of `numbers` from `senders` connections at once
+    (threads, returned started); each answer goes in `answered` as (b, its JSON). A batch
+    the server did not answer (it was killed) is left out, for the caller to send again."""
+    lock = threading.Lock()
+    queue = list(numbers)
+
+    def sender() -> None:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    b = queue.pop(0)
+                try:
+                    r = client.post(
+                        "/v1/events", json=batch(b), headers={"Authorization": f"Bearer {key}"}
+                    )
+                except httpx.HTTPError:
+                    continue
+                if r.status_code == 200:
+                    with lock:
+                        answered.append((b, r.json()))
+
+    threads = [threading.Thread(target=sender) for _ in range(senders)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def kill_mid_load_then_resend(
+    server: Server,
+    key: str,
+    batch: Callable[[int], list[dict]],
+    batches: int,
+    ready: Callable[[], bool] = lambda: True,
+) -> tuple[set[int], list[tuple[int, dict]]]:
+    """Post batches 0..`batches`-1 from four connections, kill -9 the server once ten are
+    answered and `ready()`, start it again and send, as a client does, every batch with
+    no answer plus five answered ones. Returns the batches answered before the kill and
+    every answer."""
+    answered: list[tuple[int, dict]] = []
+    threads = send_batches(server, key, batch, range(batches), answered)
+    while len({b for b, _ in answered}) < 10 or not ready():
+        if not any(t.is_alive() for t in threads):
+            break  # all answered before: the caller's check of the kill fails
+        time.sleep(0.01)
+    server.kill()  # mid-load: batches in flight, queued, half written
+    for t in threads:
+        t.join()
+    before = {b for b, _ in answered}
+    server.start()
+    retry = sorted(set(range(batches)) - before) + sorted(before)[:5]
+    for t in send_batches(server, key, batch, retry, answered):
+        t.join()
+    return before, answered
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,11 @@ rewrite the lake whole, as such a change rebuilds the store's own rollups.
 
 Before the events of an export, the tables derived from them (`engagement_marks`,
 `follower_plays`) get every date the new events fall on replaced from the store, and the
-small tables are replaced whole: both are idempotent, so a rerun after a crash simply does
-them again. Then the touched dates are compacted (`optimize`), so the lake does not
-become a swarm of small files.
+small tables are replaced whole when their content changed (a digest of their rows rides
+in each replacement's commit): both are idempotent, so a rerun after a crash simply does
+them again. Then every date holding more small files than allowed is compacted
+(`optimize`), so the lake does not become a swarm of small files; the compaction's commit
+carries the cursor on, so the newest commit always says where the lake stands.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
 from deltalake import CommitProperties, write_deltalake
 
 from creatorlens.errors import UserError
@@ -34,6 +37,7 @@ from creatorlens.lake.tables import EVENT_DATE, EVENTS, PARTITIONED, SNAPSHOTS, 
 from creatorlens.store import Store
 
 CURSOR = "creatorlens.cursor"
+DIGEST = "creatorlens.digest"
 # Events per append commit: memory stays bounded by one chunk.
 EXPORT_CHUNK_EVENTS = 1_000_000
 # Compacted files aim at this size (Parquet, compressed).
@@ -52,8 +56,9 @@ _AFTER = (
 class ExportSummary:
     """What one export did."""
 
-    mode: str  # "full", "incremental" or "unchanged"
+    mode: str  # "full", "incremental" or "unchanged" (no events appended)
     events: int = 0  # events appended
+    tables: int = 0  # small tables replaced (their rows had changed)
     commits: int = 0  # event commits made
     dates: list[date] = field(default_factory=list)  # event dates touched
     lake_events: int = 0  # events in the lake afterwards
@@ -79,26 +84,33 @@ def committed_cursor(lake: str | Path) -> Cursor | None:
     table = open_table(lake, EVENTS.name)
     if table is None:
         return None
-    for commit in table.history():
-        if CURSOR in commit:
-            c = json.loads(commit[CURSOR])
-            return Cursor(c["ingested_at"], c["event_id"], c["events"])
+    # The newest commit carries it (appends and compactions alike); a lake compacted before
+    # compactions carried it is read further back.
+    for limit in (1, None):
+        for commit in table.history(limit):
+            if CURSOR in commit:
+                c = json.loads(commit[CURSOR])
+                return Cursor(c["ingested_at"], c["event_id"], c["events"])
     return Cursor(None, None, 0)
 
 
-def export_store(
-    store: Store,
-    lake: str | Path,
-    *,
-    chunk_events: int = EXPORT_CHUNK_EVENTS,
-    progress: Progress | None = None,
-) -> ExportSummary:
-    """Bring the lake up to date with the store's events (and what the rollups read with
-    them); a rerun after any crash completes it without writing an event twice."""
-    started = time.perf_counter()
-    lake = Path(lake)
-    lake.mkdir(parents=True, exist_ok=True)
-    con = store.con
+@dataclass(frozen=True)
+class _Plan:
+    """Which of the store's events an export appends: all of them (`full`, the lake
+    rewritten), or those after the committed cursor."""
+
+    cursor: Cursor
+    full: bool
+    after: str
+    params: dict[str, object]
+
+    def new_events(self, con) -> int:
+        return con.execute(
+            f"SELECT count(*) FROM events WHERE {self.after}", self.params
+        ).fetchone()[0]
+
+
+def _plan(con, lake: Path) -> _Plan:
     cursor = committed_cursor(lake)
     full = cursor is None or cursor.ingested_at is None
     if not full:
@@ -107,30 +119,51 @@ def export_store(
         ).fetchone()[0]
         full = below != cursor.events
     if full:
-        cursor = Cursor(None, None, 0)
-        after, params = "true", {}
-    else:
-        after, params = _AFTER, _bound(cursor)
-    (new,) = con.execute(f"SELECT count(*) FROM events WHERE {after}", params).fetchone()
+        return _Plan(Cursor(None, None, 0), True, "true", {})
+    return _Plan(cursor, False, _AFTER, _bound(cursor))
+
+
+def events_behind(store: Store, lake: str | Path) -> int:
+    """How many of the store's events the lake's next export would append (all of them
+    when the lake must be rewritten)."""
+    return _plan(store.con, Path(lake)).new_events(store.con)
+
+
+def export_store(
+    store: Store,
+    lake: str | Path,
+    *,
+    chunk_events: int = EXPORT_CHUNK_EVENTS,
+    small_files: int = 1,
+    progress: Progress | None = None,
+) -> ExportSummary:
+    """Bring the lake up to date with the store's events (and what the rollups read with
+    them); a rerun after any crash completes it without writing an event twice. A date
+    is compacted once it holds more than `small_files` files under the target size."""
+    started = time.perf_counter()
+    lake = Path(lake)
+    lake.mkdir(parents=True, exist_ok=True)
+    con = store.con
+    plan = _plan(con, lake)
+    cursor, full, after, params = plan.cursor, plan.full, plan.after, plan.params
+    new = plan.new_events(con)
     dates = [
         d for (d,) in con.execute(
             f"SELECT DISTINCT CAST(ts AS DATE) FROM events WHERE {after} ORDER BY 1", params
         ).fetchall()
     ]  # fmt: skip
     summary = ExportSummary("full" if full else "incremental", dates=dates)
+    steps = len(SNAPSHOTS) + len(PARTITIONED) - 1 + max(1, -(-new // chunk_events)) + 1
+    done = 0
+    for table in SNAPSHOTS:
+        summary.tables += _replace_snapshot(con, lake, table.name, table.select)
+        done += 1
+        _report(progress, done, steps)
     if not full and new == 0:
         summary.mode = "unchanged"
         summary.lake_events = cursor.events
         summary.seconds = time.perf_counter() - started
         return summary
-
-    steps = len(SNAPSHOTS) + len(PARTITIONED) - 1 + max(1, -(-new // chunk_events)) + 1
-    done = 0
-    for table in SNAPSHOTS:
-        arrow = _arrow(con, table.select)
-        write_deltalake(str(table.path(lake)), arrow, mode="overwrite", schema_mode="overwrite")
-        done += 1
-        _report(progress, done, steps)
     for table in PARTITIONED[1:]:
         _replace_dates(con, lake, table.name, table.select, dates, full)
         done += 1
@@ -156,7 +189,7 @@ def export_store(
             mode="overwrite" if full and first else "append",
             schema_mode="overwrite" if full and first else None,
             partition_by=[EVENT_DATE],
-            commit_properties=CommitProperties(custom_metadata={CURSOR: cursor.to_json()}),
+            commit_properties=_cursor_commit(cursor),
         )
         first = False
         summary.events += chunk.num_rows
@@ -165,7 +198,7 @@ def export_store(
         done += 1
         _report(progress, done, steps)
     for table in PARTITIONED:
-        _compact(lake, table.name, dates)
+        _compact(lake, table.name, small_files, cursor if table is EVENTS else None)
     _report(progress, steps, steps)
     summary.lake_events = cursor.events
     summary.seconds = time.perf_counter() - started
@@ -228,14 +261,45 @@ def _replace_dates(con, lake: Path, name: str, select: str, dates: list[date], f
                     predicate=f"{EVENT_DATE} IN ({listed})")  # fmt: skip
 
 
-def _compact(lake: Path, name: str, dates: list[date]) -> None:
-    """Merge the small files of the touched dates into files of about TARGET_FILE_BYTES."""
+def _cursor_commit(cursor: Cursor) -> CommitProperties:
+    return CommitProperties(custom_metadata={CURSOR: cursor.to_json()})
+
+
+def _replace_snapshot(con, lake: Path, name: str, select: str) -> int:
+    """Replace small table `name` with the store's rows, unless the lake holds them
+    already (same digest); 1 if it was replaced."""
+    ((digest,),) = con.execute(
+        f"SELECT count(*) || ':' || coalesce(sum(hash(t)::HUGEINT), 0) FROM ({select}) t"
+    ).fetchall()
+    existing = open_table(lake, name)
+    if existing is not None and existing.history(1)[0].get(DIGEST) == digest:
+        return 0
+    write_deltalake(
+        str(lake / name), _arrow(con, select), mode="overwrite", schema_mode="overwrite",
+        commit_properties=CommitProperties(custom_metadata={DIGEST: digest}),
+    )  # fmt: skip
+    return 1
+
+
+def _compact(lake: Path, name: str, small_files: int, cursor: Cursor | None) -> None:
+    """Merge the small files of every date holding more than `small_files` of them into
+    files of about TARGET_FILE_BYTES (files of that size are left as they are)."""
     table = open_table(lake, name)
-    if table is None or not dates:
+    if table is None:
         return
-    listed = [d.isoformat() for d in dates]
+    actions = pa.table(table.get_add_actions(flatten=True)).to_pydict()
+    small: dict[str, int] = {}
+    for size, day in zip(actions["size_bytes"], actions[f"partition.{EVENT_DATE}"], strict=True):
+        if size < TARGET_FILE_BYTES:
+            key = str(day)
+            small[key] = small.get(key, 0) + 1
+    crowded = sorted(day for day, n in small.items() if n > small_files)
+    if not crowded:
+        return
     table.optimize.compact(
-        partition_filters=[(EVENT_DATE, "in", listed)], target_size=TARGET_FILE_BYTES
+        partition_filters=[(EVENT_DATE, "in", crowded)],
+        target_size=TARGET_FILE_BYTES,
+        commit_properties=_cursor_commit(cursor) if cursor is not None else None,
     )
 
 
@@ -247,6 +311,7 @@ def _report(progress: Progress | None, done: int, total: int) -> None:
 __all__ = [
     "ExportSummary",
     "committed_cursor",
+    "events_behind",
     "export_store",
     "ingest_to_lake",
     "open_store_for_export",

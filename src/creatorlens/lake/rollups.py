@@ -198,8 +198,10 @@ def _write_rollups(
     steps = len(EVENT_ROLLUPS) + len(DERIVED) + len(SNAPSHOTS)
     done = 0
     inputs = register_inputs(spark, days=days)
+    schemas = {}
     for rollup in EVENT_ROLLUPS:
         frame = event_rollup(spark, rollup, view_threshold_ms=threshold)
+        schemas[rollup.name] = _read_back_schema(frame.schema, "local_date")
         path = out / rollup.name
         # A full run replaces the table (static overwrite); an incremental one its days.
         mode = "static" if days is None else "dynamic"
@@ -212,7 +214,8 @@ def _write_rollups(
         spark.catalog.uncacheTable(view)
     read_back = {name for table in DERIVED for name in table.reads}
     for name in BY_DAY:
-        frame = spark.read.parquet(str(out / name))
+        # With its schema: a rollup with no rows (no LIVE on the platform) has no files.
+        frame = spark.read.schema(schemas[name]).parquet(str(out / name))
         (frame.persist() if name in read_back else frame).createOrReplaceTempView(name)
     for table in DERIVED:
         derived_table(spark, table).write.mode("overwrite").parquet(str(out / table.name))
@@ -224,6 +227,15 @@ def _write_rollups(
         _copy_snapshot(files[table.name], out / TABLES_DIR / table.name)
         done += 1
         _report(progress, table.name, done, steps)
+
+
+def _read_back_schema(schema, partition: str):
+    """The schema Spark reads a table written partitioned by `partition` back with: the
+    partition column last."""
+    from pyspark.sql.types import StructType
+
+    fields = [f for f in schema.fields if f.name != partition]
+    return StructType(fields + [f for f in schema.fields if f.name == partition])
 
 
 def _copy_snapshot(uris: list[str], folder: Path) -> None:

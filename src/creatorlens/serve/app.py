@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from creatorlens import __version__, apps, web
+from creatorlens.lake import LakeFeed
 from creatorlens.load import open_for_writing
 from creatorlens.privacy import PrivacyPolicy, load_policy
 from creatorlens.serve import collector, creator_api, errors, insights_api, live_api, operations
@@ -38,6 +39,15 @@ class ServiceConfig:
     creator_rate: float = 50.0  # requests a second per creator token (bursts of twice that)
     refresh_every: float = 1.0  # seconds between rollup refreshes while events arrive
     group_records: int = 50_000  # records of waiting requests stored in one transaction
+    lake: Path | None = None  # the event lake the stored events are appended to, if any
+    lake_every: float = 60.0  # seconds between appends to the lake while events arrive
+    lake_events: int = 1_000_000  # an append to the lake as soon as this many events wait
+
+    def lake_feed(self) -> LakeFeed | None:
+        """How the writer feeds the lake (None: no lake)."""
+        if self.lake is None:
+            return None
+        return LakeFeed(self.lake, every=self.lake_every, events=self.lake_events)
 
 
 class Service:
@@ -75,11 +85,15 @@ class Service:
             self.store,
             refresh_every=self.config.refresh_every,
             group_records=self.config.group_records,
+            lake=self.config.lake_feed(),
             on_stored=self._stored,
             on_refreshed=self._refreshed,
         )
         self.writer.start()
-        log.info("store open", extra={"fields": {"db": str(self.config.db)}})
+        fields = {"db": str(self.config.db)}
+        if self.config.lake is not None:
+            fields["lake"] = str(self.config.lake)
+        log.info("store open", extra={"fields": fields})
 
     def _refreshed(self, seconds: float) -> None:
         self.metrics.refresh.observe(seconds)

@@ -92,6 +92,11 @@ class Metrics:
         self.records_queued = Gauge(
             "creatorlens_records_queued", "Records received, waiting for the writer", registry=r
         )
+        self.lake_events_waiting = Gauge(
+            "creatorlens_lake_events_waiting",
+            "Events stored, not yet appended to the event lake (0 without a lake)",
+            registry=r,
+        )
 
     def stored(self, entity: str, summary: IngestSummary, seconds: float) -> None:
         self.batch.observe(seconds)
@@ -105,6 +110,7 @@ class Metrics:
             status = writer.status()
             self.events_waiting.set(status.events_waiting)
             self.records_queued.set(status.records_queued)
+            self.lake_events_waiting.set(status.lake_events_waiting or 0)
             lag = 0.0
             if status.events_waiting and status.rollups_as_of is not None:
                 lag = (datetime.now(UTC) - status.rollups_as_of).total_seconds()
@@ -225,6 +231,8 @@ class Status(BaseModel):
     records_queued: int
     last_refresh_seconds: float | None
     writer_running: bool
+    lake_events_waiting: int | None = None  # stored, not yet in the event lake (no lake: null)
+    lake_as_of: datetime | None = None  # every event stored before this is in the lake
 
 
 router = APIRouter(tags=["operations"])
@@ -262,6 +270,8 @@ def status(request: Request) -> Status:
         records_queued=s.records_queued,
         last_refresh_seconds=s.last_refresh_seconds,
         writer_running=s.running,
+        lake_events_waiting=s.lake_events_waiting,
+        lake_as_of=s.lake_as_of,
     )
 
 

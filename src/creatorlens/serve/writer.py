@@ -7,6 +7,12 @@ same kind waiting together are stored in one transaction (a transaction costs ab
 same for 1,000 records as for 20,000), and about every second, when anything was stored,
 the rollups are refreshed incrementally, so an accepted event shows in the creator API a
 second or two later. Reads never wait for it: they run on their own sessions.
+
+With a lake (`LakeFeed`), the same thread appends what was stored to the event lake every
+`lake.every` seconds, or as soon as `lake.events` wait: in batches, so the lake gets a
+commit a minute rather than one per request, and behind the store, whose exactly-once
+record the lake's cursor follows. It runs between two groups, on the write connection,
+so no batch is half in the store while the lake reads it.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
+from creatorlens.lake import LakeFeed
 from creatorlens.load import (
     IngestSummary,
     Records,
@@ -78,6 +85,8 @@ class WriterStatus:
     events_waiting: int  # stored, not yet in the rollups
     rollups_as_of: datetime | None  # every event stored before this is in the rollups
     last_refresh_seconds: float | None
+    lake_events_waiting: int | None = None  # stored, not yet in the lake (None: no lake)
+    lake_as_of: datetime | None = None  # every event stored before this is in the lake
 
 
 class Writer:
@@ -90,6 +99,7 @@ class Writer:
         refresh_every: float = 1.0,
         group_records: int = 50_000,
         max_queued_records: int = 1_000_000,
+        lake: LakeFeed | None = None,
         on_stored: Callable[[str, IngestSummary, float], None] | None = None,
         on_refreshed: Callable[[float], None] | None = None,
     ):
@@ -112,6 +122,13 @@ class Writer:
         self._as_of = freshness.refreshed_at
         self._last_refresh = time.monotonic()
         self._refresh_seconds: float | None = None
+        self.lake = lake
+        # Events the lake lacks; any record stored makes an append due (the small tables
+        # the rollups join travel with the events).
+        self._lake_waiting = lake.behind(store) if lake is not None else 0
+        self._lake_due = self._lake_waiting > 0
+        self._lake_as_of: datetime | None = None if self._lake_due else datetime.now(UTC)
+        self._last_append = time.monotonic()
         self.failed: BaseException | None = None
 
     # --- the requests' side ---------------------------------------------------------------
@@ -138,8 +155,15 @@ class Writer:
             if not (self._queue or self._working or self._changed):
                 # Nothing received is missing from the rollups: they are as of now.
                 as_of = datetime.now(UTC)
+            lake_waiting = self._lake_waiting if self.lake is not None else None
             return WriterStatus(
-                self.running, self._queued, self._waiting, as_of, self._refresh_seconds
+                self.running,
+                self._queued,
+                self._waiting,
+                as_of,
+                self._refresh_seconds,
+                lake_waiting,
+                self._lake_as_of,
             )
 
     # --- the thread -------------------------------------------------------------------------
@@ -149,7 +173,8 @@ class Writer:
         self._thread.start()
 
     def stop(self) -> None:
-        """Store what is queued, refresh the rollups once more, and end the thread."""
+        """Store what is queued, refresh the rollups and append to the lake once more, and
+        end the thread."""
         with self._cond:
             self._stopping = True
             self._cond.notify()
@@ -171,6 +196,8 @@ class Writer:
                     or time.monotonic() - self._last_refresh >= self.refresh_every
                 ):
                     self._refresh()
+                if self._lake_due_in() == 0:
+                    self._append_lake()
         except BaseException as exc:  # the writer is down: readiness says so, requests fail
             self.failed = exc
             log.error("writer stopped", extra={"fields": {"error_type": type(exc).__name__}})
@@ -185,20 +212,35 @@ class Writer:
         with self._cond:
             return self._stopping and not self._queue
 
+    def _refresh_due_in(self) -> float | None:
+        """Seconds until a refresh is due (None: nothing to refresh)."""
+        if not self._changed:
+            return None
+        return self.refresh_every - (time.monotonic() - self._last_refresh)
+
+    def _lake_due_in(self) -> float | None:
+        """Seconds until an append to the lake is due, 0 once it is (None: nothing to
+        append)."""
+        if self.lake is None or not self._lake_due:
+            return None
+        if self._lake_waiting >= self.lake.events or self._stopping_empty():
+            return 0
+        return max(0.0, self.lake.every - (time.monotonic() - self._last_append))
+
     def _next_group(self) -> list[Job] | None:
         """The jobs to store next: the first waiting and those of the same entity right
         behind it, up to `group_records`; [] when only a refresh is due; None to end."""
         with self._cond:
             while not self._queue:
                 if self._stopping:
-                    return [] if self._changed else None
-                if self._changed:
-                    due = self.refresh_every - (time.monotonic() - self._last_refresh)
-                    if due <= 0:
-                        return []
-                    self._cond.wait(due)
-                else:
+                    return [] if self._changed or self._lake_due else None
+                waits = [w for w in (self._refresh_due_in(), self._lake_due_in()) if w is not None]
+                if not waits:
                     self._cond.wait()
+                elif min(waits) <= 0:
+                    return []
+                else:
+                    self._cond.wait(min(waits))
             first = self._queue.popleft()
             group, size = [first], first.size
             while (
@@ -267,7 +309,9 @@ class Writer:
         with self._cond:
             if entity == "events":
                 self._waiting += accepted
+                self._lake_waiting += accepted if self.lake is not None else 0
             self._changed = self._changed or accepted > 0
+            self._lake_due = self.lake is not None and (self._lake_due or accepted > 0)
         if self._on_stored:
             summary.quarantined += sum(len(job.records.unreadable) for job in group)
             self._on_stored(entity, summary, time.monotonic() - began)
@@ -301,3 +345,32 @@ class Writer:
             self._working = False
         if self._on_refreshed:
             self._on_refreshed(seconds)
+
+    def _append_lake(self) -> None:
+        assert self.lake is not None
+        with self._cond:
+            self._lake_due = False
+        started = datetime.now(UTC)
+        began = time.monotonic()
+        try:
+            summary = self.lake.append(self.store)
+        except Exception as exc:  # tried again after `lake.every`; the store has the events
+            log.error("lake append failed", extra={"fields": {"error_type": type(exc).__name__}})
+            with self._cond:
+                # When stopping, the next start appends instead (from the lake's cursor).
+                self._lake_due = not self._stopping
+                self._last_append = time.monotonic()
+            return
+        with self._cond:
+            # This thread stores the batches too: nothing was stored while it appended.
+            self._lake_waiting = 0
+            self._lake_as_of = started
+            self._last_append = time.monotonic()
+        fields = {
+            "events": summary.events,
+            "commits": summary.commits,
+            "tables": summary.tables,
+            "lake_events": summary.lake_events,
+            "seconds": round(time.monotonic() - began, 3),
+        }
+        log.info("lake append", extra={"fields": fields})
